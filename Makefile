@@ -1,0 +1,42 @@
+# mmboard. The README's two commands: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# A local development environment, stated explicitly (production sets its own).
+DEV_ENV := DEBUG=true ALLOWED_HOSTS=127.0.0.1,localhost
+
+.PHONY: run setup test lint fmt venv clean bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@PYBIN=$$(bin/find-python) && echo "Using $$PYBIN" && \
+	  { [ -x $(PY) ] || "$$PYBIN" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+setup: venv
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py load_evidence
+	$(DEV_ENV) $(PY) manage.py ensure_local_admin
+
+run: setup
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: venv
+	bin/ensure-chromium
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

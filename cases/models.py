@@ -1,0 +1,1 @@
+"""Pseudonymised cases, therapy lines, meetings and decisions (built by the cases issue)."""

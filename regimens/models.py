@@ -1,0 +1,496 @@
+"""The knowledge base: drugs, regimens, approvals, trials and their results.
+
+Every clinical figure is a `Result` that points to the `Source` it was read
+from, so the UI can cite it next to the number. Natural keys (`key`) are the
+stable contract shared with the evidence files (`regimens/evidence/*.yaml`).
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class Source(models.Model):
+    """A publication or page that a figure, approval or caution was read from."""
+
+    key = models.CharField(max_length=120, unique=True, help_text="Stable key, e.g. rodriguez-otero-2023.")
+    citation = models.TextField(blank=True)
+    doi = models.CharField("DOI", max_length=200, blank=True)
+    pmid = models.CharField("PMID", max_length=20, blank=True)
+    url = models.URLField("URL", max_length=600, blank=True, help_text="Where the figure was read.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key"]  # small lookup table
+
+    def __str__(self) -> str:
+        return self.citation or self.url or self.key
+
+    @property
+    def link(self) -> str:
+        """The best address to open: the page read, else the DOI resolver."""
+        if self.url:
+            return self.url
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+
+class DrugClass(models.TextChoices):
+    PROTEASOME_INHIBITOR = "proteasome_inhibitor", "Proteasome inhibitor"
+    """Bortezomib, carfilzomib, ixazomib."""
+    IMID = "imid", "Immunomodulatory drug (IMiD)"
+    """Thalidomide, lenalidomide, pomalidomide."""
+    ANTI_CD38 = "anti_cd38", "Anti-CD38 antibody"
+    """Daratumumab, isatuximab."""
+    ANTI_SLAMF7 = "anti_slamf7", "Anti-SLAMF7 antibody"
+    """Elotuzumab."""
+    XPO1_INHIBITOR = "xpo1_inhibitor", "XPO1 inhibitor"
+    """Selinexor."""
+    BCMA_ADC = "bcma_adc", "BCMA antibody-drug conjugate"
+    """Belantamab mafodotin."""
+    BCMA_CAR_T = "bcma_car_t", "BCMA CAR-T"
+    """Idecabtagene vicleucel, ciltacabtagene autoleucel."""
+    BCMA_BISPECIFIC = "bcma_bispecific", "BCMA bispecific antibody"
+    """Teclistamab, elranatamab."""
+    GPRC5D_BISPECIFIC = "gprc5d_bispecific", "GPRC5D bispecific antibody"
+    """Talquetamab."""
+    BCL2_INHIBITOR = "bcl2_inhibitor", "BCL-2 inhibitor"
+    """Venetoclax."""
+    CORTICOSTEROID = "corticosteroid", "Corticosteroid"
+    """Dexamethasone, prednisone."""
+    ALKYLATOR = "alkylator", "Alkylating agent"
+    """Cyclophosphamide, melphalan."""
+    CELMOD = "celmod", "CELMoD"
+    """Iberdomide, mezigdomide."""
+    OTHER = "other", "Other"
+    """Anything not listed above."""
+
+
+class Route(models.TextChoices):
+    IV = "iv", "intravenous"
+    """Intravenous infusion."""
+    SC = "sc", "subcutaneous"
+    """Subcutaneous injection."""
+    ORAL = "oral", "oral"
+    """By mouth."""
+    IV_OR_SC = "iv_or_sc", "intravenous or subcutaneous"
+    """Both formulations exist (e.g. daratumumab, bortezomib)."""
+    ORAL_OR_IV = "oral_or_iv", "oral or intravenous"
+    """Both formulations exist (e.g. dexamethasone)."""
+
+
+class Agency(models.TextChoices):
+    EMA = "EMA", "EMA (EU)"
+    """European Medicines Agency / European Commission."""
+    FDA = "FDA", "FDA (US)"
+    """US Food and Drug Administration."""
+    AIFA = "AIFA", "AIFA (Italy)"
+    """Agenzia Italiana del Farmaco: reimbursement in Italy."""
+
+
+class Drug(models.Model):
+    key = models.CharField(max_length=60, unique=True, help_text="Stable key, e.g. CARFILZOMIB.")
+    name = models.CharField(max_length=200)
+    drug_class = models.CharField(max_length=30, choices=DrugClass)
+    route = models.CharField(max_length=20, choices=Route, blank=True)
+    notes = models.TextField(blank=True)
+    sources = models.ManyToManyField(Source, blank=True, related_name="drugs")
+    history = HistoricalRecords(m2m_fields=[sources])
+
+    class Meta:
+        ordering = ["name"]  # small lookup table
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Caution(models.Model):
+    """A patient-factor warning that comes with a drug (e.g. carfilzomib and heart failure)."""
+
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="cautions")
+    key = models.CharField(max_length=120, help_text="e.g. cytokine_release_syndrome")
+    description = models.CharField(max_length=300, blank=True, help_text="Shown to the board; defaults to the key in words.")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="cautions")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["drug", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["drug", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug}: {self.label}"
+
+    @property
+    def label(self) -> str:
+        return self.description or self.key.replace("_", " ")
+
+
+class RegulatoryEvent(models.Model):
+    """A step in a drug's regulatory history that is not a current approval (e.g. a withdrawal)."""
+
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="regulatory_events")
+    agency = models.CharField(max_length=10, choices=Agency)
+    year = models.PositiveSmallIntegerField()
+    event = models.TextField()
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="regulatory_events")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["drug", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.agency} {self.year}"
+
+
+class RegimenQuerySet(models.QuerySet):
+    def for_list(self):
+        """The regimen list page: components and approvals in two extra queries."""
+        return self.prefetch_related(
+            models.Prefetch("components", queryset=RegimenComponent.objects.select_related("drug")),
+            "approvals",
+        ).order_by("abbreviation")
+
+    def for_detail(self):
+        """The regimen page: components with cautions, approvals, key trials, arms."""
+        return self.select_related("schedule_source").prefetch_related(
+            models.Prefetch(
+                "components",
+                queryset=RegimenComponent.objects.select_related("drug").prefetch_related(
+                    models.Prefetch("drug__cautions", queryset=Caution.objects.select_related("source"))
+                ),
+            ),
+            models.Prefetch("approvals", queryset=Approval.objects.select_related("source")),
+            "key_trials",
+        )
+
+
+class Regimen(models.Model):
+    key = models.CharField(max_length=40, unique=True, help_text="Stable key, e.g. ISA-KD.")
+    abbreviation = models.CharField(max_length=40, help_text="As the field writes it, e.g. IsaKd.")
+    name = models.CharField(max_length=300, help_text="Components in words.")
+    aliases = models.JSONField(default=list, blank=True, help_text='Other spellings, e.g. ["Isa-Kd", "IsaKD"].')
+    drugs = models.ManyToManyField(Drug, through="RegimenComponent", related_name="regimens")
+    schedule = models.TextField(blank=True)
+    schedule_source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="regimen_schedules"
+    )
+    key_trials = models.ManyToManyField("Trial", blank=True, related_name="key_for_regimens")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords(m2m_fields=[key_trials])
+
+    objects = RegimenQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.abbreviation
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("regimens:regimen_detail", args=[self.key])
+
+
+class RegimenComponent(models.Model):
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="components")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="components")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["regimen", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["regimen", "drug"], name="%(app_label)s_%(class)s_unique_drug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regimen}: {self.drug}"
+
+
+class ApprovalStatus(models.TextChoices):
+    APPROVED = "approved", "approved"
+    """Marketing authorisation (or FDA approval) in force."""
+    CONDITIONAL = "conditional", "conditional / accelerated"
+    """Conditional EU authorisation or FDA accelerated approval."""
+    REIMBURSED = "reimbursed", "reimbursed"
+    """AIFA: reimbursed by the Italian national health service."""
+    WITHDRAWN = "withdrawn", "withdrawn"
+    """No longer authorised for this indication."""
+
+
+class Approval(models.Model):
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="approvals")
+    agency = models.CharField(max_length=10, choices=Agency)
+    year = models.PositiveSmallIntegerField()
+    date = models.DateField(null=True, blank=True)
+    indication = models.TextField()
+    status = models.CharField(max_length=20, choices=ApprovalStatus, default=ApprovalStatus.APPROVED)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="approvals")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=1990) & Q(year__lte=2100), name="%(app_label)s_%(class)s_year_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regimen} — {self.agency} {self.year}"
+
+
+class Action(models.Model):
+    """An algorithm option that is not a drug regimen, e.g. a clinical trial or a second ASCT."""
+
+    key = models.CharField(max_length=40, unique=True)
+    label = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="actions")
+    other_sources = models.ManyToManyField(Source, blank=True, related_name="+")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords(m2m_fields=[other_sources])
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Phase(models.TextChoices):
+    P1B = "1b", "phase 1b"
+    """Dose-finding with expansion."""
+    P1_2 = "1/2", "phase 1/2"
+    """Combined phase 1 and 2."""
+    P1B_2 = "1b/2", "phase 1b/2"
+    """Combined phase 1b and 2."""
+    P2 = "2", "phase 2"
+    """Single-arm or randomised phase 2."""
+    P2_3 = "2/3", "phase 2/3"
+    """Seamless phase 2/3."""
+    P3 = "3", "phase 3"
+    """Randomised phase 3."""
+    REAL_WORLD = "real-world", "real-world study"
+    """Observational cohort."""
+
+
+class TrialQuerySet(models.QuerySet):
+    def for_list(self):
+        """The trial list page: arms with their regimens in one extra query."""
+        return self.prefetch_related(
+            models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen"))
+        ).order_by("name")
+
+    def for_detail(self):
+        """The trial page: arms, every result with arm, comparator and source, sources."""
+        return self.prefetch_related(
+            models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen")),
+            models.Prefetch("results", queryset=Result.objects.select_related("arm", "vs", "source")),
+            "sources",
+        )
+
+    for_comparison = for_detail
+
+
+class Trial(models.Model):
+    key = models.CharField(max_length=40, unique=True, help_text="Stable key, e.g. KARMMA-3.")
+    name = models.CharField(max_length=100, help_text="As the field writes it, e.g. KarMMa-3.")
+    nct = models.CharField("NCT", max_length=20, blank=True)
+    phase = models.CharField(max_length=20, choices=Phase)
+    design = models.TextField(blank=True)
+    population = models.TextField(blank=True)
+    prior_lines_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    prior_lines_max = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no upper limit.")
+    len_refractory_pct = models.FloatField("% lenalidomide-refractory", null=True, blank=True)
+    anti_cd38_refractory_pct = models.FloatField("% anti-CD38-refractory", null=True, blank=True)
+    triple_class_refractory_pct = models.FloatField("% triple-class-refractory", null=True, blank=True)
+    notes = models.TextField(blank=True, help_text="Caveats, e.g. crossover confounds OS.")
+    sources = models.ManyToManyField(Source, blank=True, related_name="trials")
+    history = HistoricalRecords(m2m_fields=[sources])
+
+    objects = TrialQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 100}),
+                    name=f"%(app_label)s_%(class)s_{field}_percent",
+                )
+                for field in ("len_refractory_pct", "anti_cd38_refractory_pct", "triple_class_refractory_pct")
+            ],
+            models.CheckConstraint(
+                condition=Q(prior_lines_min__isnull=True)
+                | Q(prior_lines_max__isnull=True)
+                | Q(prior_lines_min__lte=F("prior_lines_max")),
+                name="%(app_label)s_%(class)s_prior_lines_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("regimens:trial_detail", args=[self.key])
+
+    @property
+    def prior_lines_label(self) -> str:
+        low, high = self.prior_lines_min, self.prior_lines_max
+        if low is None and high is None:
+            return "not reported"
+        if high is None:
+            return f"≥{low}"
+        if low == high:
+            return str(low)
+        return f"{low if low is not None else 0}–{high}"
+
+
+class TrialArm(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="arms")
+    key = models.CharField(max_length=40, help_text="Short key, unique in the trial.")
+    regimen = models.ForeignKey(
+        Regimen,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arms",
+        help_text="Empty for an investigator's-choice arm; the label says what it was.",
+    )
+    label = models.CharField(max_length=300)
+    n = models.PositiveIntegerField(null=True, blank=True, help_text="Patients in the arm; empty if not reported.")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["trial", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trial} — {self.label}"
+
+    @property
+    def short_label(self) -> str:
+        return self.regimen.abbreviation if self.regimen else self.label
+
+
+class Endpoint(models.TextChoices):
+    PFS_MEDIAN = "pfs_median", "median PFS"
+    """Median progression-free survival, months."""
+    PFS_HR = "pfs_hr", "PFS hazard ratio"
+    """Hazard ratio for progression or death, arm vs comparator."""
+    OS_MEDIAN = "os_median", "median OS"
+    """Median overall survival, months."""
+    OS_HR = "os_hr", "OS hazard ratio"
+    """Hazard ratio for death, arm vs comparator."""
+    ORR = "orr", "overall response rate"
+    """Partial response or better, percent."""
+    CR_OR_BETTER = "cr_or_better", "≥CR"
+    """Complete response or better, percent."""
+    VGPR_OR_BETTER = "vgpr_or_better", "≥VGPR"
+    """Very good partial response or better, percent."""
+    MRD_NEG = "mrd_neg", "MRD negativity"
+    """Minimal residual disease negative, percent (threshold in the analysis)."""
+    PFS_RATE = "pfs_rate", "PFS rate"
+    """Progression-free at a time point named in the analysis, percent."""
+    DOR_MEDIAN = "dor_median", "median duration of response"
+    """Median duration of response, months."""
+
+
+class Unit(models.TextChoices):
+    MONTHS = "months", "months"
+    """A duration."""
+    PERCENT = "percent", "%"
+    """A share of patients."""
+    RATIO = "", "ratio"
+    """Hazard ratios carry no unit."""
+
+
+class ResultQuerySet(models.QuerySet):
+    def with_context(self):
+        return self.select_related("trial", "arm__regimen", "vs__regimen", "source")
+
+
+class Result(models.Model):
+    """One reported figure of a trial, with the source it was read from."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="results")
+    endpoint = models.CharField(max_length=20, choices=Endpoint)
+    population = models.CharField(
+        max_length=200, default="ITT", help_text="ITT, or a subgroup such as len_refractory."
+    )
+    arm = models.ForeignKey(TrialArm, on_delete=models.CASCADE, related_name="results")
+    vs = models.ForeignKey(
+        TrialArm,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comparator_results",
+        verbose_name="comparator arm",
+        help_text="For hazard ratios: the arm compared against.",
+    )
+    value = models.FloatField(null=True, blank=True, help_text="Empty when the median was not reached.")
+    not_reached = models.BooleanField(default=False, help_text="The median was not reached.")
+    ci_low = models.FloatField("CI lower bound", null=True, blank=True)
+    ci_high = models.FloatField("CI upper bound", null=True, blank=True, help_text="Empty when not estimable.")
+    ci_level = models.FloatField("CI level", default=0.95, help_text="0.95 for a 95% CI.")
+    unit = models.CharField(max_length=10, choices=Unit, blank=True)
+    p = models.CharField("p value", max_length=30, blank=True)
+    analysis = models.TextField(help_text='e.g. "interim, median follow-up 18.6 months".')
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="results")
+    order = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    objects = ResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["trial", "order"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(not_reached=True, value__isnull=True) | Q(not_reached=False, value__isnull=False),
+                name="%(app_label)s_%(class)s_value_or_not_reached",
+            ),
+            models.CheckConstraint(
+                condition=~Q(unit="percent") | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
+                name="%(app_label)s_%(class)s_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(ci_low__isnull=True) | Q(value__isnull=True) | Q(ci_low__lte=F("value")),
+                name="%(app_label)s_%(class)s_ci_low_below_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(ci_high__isnull=True) | Q(value__isnull=True) | Q(ci_high__gte=F("value")),
+                name="%(app_label)s_%(class)s_ci_high_above_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(ci_level__gt=0, ci_level__lt=1), name="%(app_label)s_%(class)s_ci_level_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trial} {self.get_endpoint_display()} {self.arm.key}: {self.value_label}"
+
+    @property
+    def value_label(self) -> str:
+        """The figure as the board reads it: '13.3 months', '71%', 'not reached'."""
+        if self.not_reached:
+            return "not reached"
+        if self.value is None:
+            return "not reported"
+        number = f"{self.value:g}"
+        if self.unit == Unit.PERCENT:
+            return f"{number}%"
+        if self.unit == Unit.MONTHS:
+            return f"{number} months"
+        return number
+
+    @property
+    def ci_label(self) -> str:
+        """'11.8–16.1' with the level when it is not 95%; '' when no CI was reported."""
+        if self.ci_low is None and self.ci_high is None:
+            return ""
+        low = "NE" if self.ci_low is None else f"{self.ci_low:g}"
+        high = "NE" if self.ci_high is None else f"{self.ci_high:g}"
+        level = round(self.ci_level * 100, 1)
+        return f"{level:g}% CI {low}–{high}"
