@@ -1,0 +1,65 @@
+"""Personas and shared fixtures.
+
+Personas: board member, case editor, curator, outsider (logged in, no role),
+and an admin (superuser). `knowledge_base` loads the project's own evidence
+files into the test database.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from regimens.roles import BOARD_MEMBER, CASE_EDITOR, CURATOR
+
+PASSWORD = "a-long-test-password-9"
+
+
+def _user(django_user_model, username: str, group: str | None = None, **extra):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def board_member(django_user_model):
+    return _user(django_user_model, "board", BOARD_MEMBER)
+
+
+@pytest.fixture
+def case_editor(django_user_model):
+    return _user(django_user_model, "editor", CASE_EDITOR)
+
+
+@pytest.fixture
+def curator(django_user_model):
+    return _user(django_user_model, "curator", CURATOR, is_staff=True)
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return _user(django_user_model, "outsider")
+
+
+@pytest.fixture
+def board_client(client, board_member):
+    client.force_login(board_member)
+    return client
+
+
+@pytest.fixture
+def curator_client(client, curator):
+    client.force_login(curator)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture
+def knowledge_base(db):
+    """The whole shipped knowledge base, as `make setup` loads it."""
+    call_command("load_evidence", verbosity=0)
