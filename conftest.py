@@ -2,6 +2,8 @@
 
 import os
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmboard.settings")
+
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -11,3 +13,9 @@ os.environ.setdefault("STATIC_MANIFEST", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Playwright's sync API runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# pytest-django sets Django up only after the conftests; tests/conftest.py
+# imports models at the top, so set it up here, once the environment is set.
+import django  # noqa: E402
+
+django.setup()
