@@ -217,12 +217,16 @@ class ApprovalStatus(models.TextChoices):
     """AIFA: reimbursed by the Italian national health service."""
     WITHDRAWN = "withdrawn", "withdrawn"
     """No longer authorised for this indication."""
+    PENDING = "pending", "positive opinion, decision pending"
+    """EMA: CHMP positive opinion; the European Commission decision is not yet known."""
+    CLASSIFIED = "classified", "classified, not reimbursed"
+    """AIFA class C(nn): on the Italian market but not yet evaluated for reimbursement."""
 
 
 class Approval(models.Model):
     regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="approvals")
     agency = models.CharField(max_length=10, choices=Agency)
-    year = models.PositiveSmallIntegerField()
+    year = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty when no source gives it.")
     date = models.DateField(null=True, blank=True)
     indication = models.TextField()
     status = models.CharField(max_length=20, choices=ApprovalStatus, default=ApprovalStatus.APPROVED)
@@ -232,12 +236,13 @@ class Approval(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(year__gte=1990) & Q(year__lte=2100), name="%(app_label)s_%(class)s_year_range"
+                condition=Q(year__isnull=True) | Q(year__gte=1990, year__lte=2100),
+                name="%(app_label)s_%(class)s_year_range",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.regimen} — {self.agency} {self.year}"
+        return f"{self.regimen} — {self.agency} {self.year or 'year not reported'}"
 
 
 class Action(models.Model):
@@ -436,7 +441,7 @@ class Result(models.Model):
     ci_high = models.FloatField("CI upper bound", null=True, blank=True, help_text="Empty when not estimable.")
     ci_level = models.FloatField("CI level", default=0.95, help_text="0.95 for a 95% CI.")
     unit = models.CharField(max_length=10, choices=Unit, blank=True)
-    p = models.CharField("p value", max_length=30, blank=True)
+    p = models.CharField("p value", max_length=200, blank=True, help_text="As reported, e.g. <0.001.")
     analysis = models.TextField(help_text='e.g. "interim, median follow-up 18.6 months".')
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="results")
     order = models.PositiveIntegerField(default=0)
