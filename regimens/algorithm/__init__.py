@@ -1,0 +1,20 @@
+"""The relapse algorithm as a pure Python engine (no Django import; a unit test enforces it).
+
+CaseFacts (facts.py) -> evaluate(facts, rules) (engine.py) -> Recommendation, where
+Rules (rules.py) are built from the algorithm's plain-data structure.
+"""
+
+from .engine import Recommendation, evaluate
+from .facts import CaseFacts, FactsError
+from .rules import Rules, RulesError, regimen_components, rules_from_dict
+
+__all__ = [
+    "CaseFacts",
+    "FactsError",
+    "Recommendation",
+    "Rules",
+    "RulesError",
+    "evaluate",
+    "regimen_components",
+    "rules_from_dict",
+]
