@@ -108,8 +108,12 @@ class Caution(models.Model):
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="cautions")
     key = models.CharField(max_length=120, help_text="e.g. cytokine_release_syndrome")
-    description = models.CharField(max_length=300, blank=True, help_text="Shown to the board; defaults to the key in words.")
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, null=True, blank=True, related_name="cautions")
+    description = models.CharField(
+        max_length=300, blank=True, help_text="Shown to the board; defaults to the key in words."
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="cautions"
+    )
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -171,7 +175,9 @@ class Regimen(models.Model):
     key = models.CharField(max_length=40, unique=True, help_text="Stable key, e.g. ISA-KD.")
     abbreviation = models.CharField(max_length=40, help_text="As the field writes it, e.g. IsaKd.")
     name = models.CharField(max_length=300, help_text="Components in words.")
-    aliases = models.JSONField(default=list, blank=True, help_text='Other spellings, e.g. ["Isa-Kd", "IsaKD"].')
+    aliases = models.JSONField(
+        default=list, blank=True, help_text='Other spellings, e.g. ["Isa-Kd", "IsaKD"].'
+    )
     drugs = models.ManyToManyField(Drug, through="RegimenComponent", related_name="regimens")
     schedule = models.TextField(blank=True)
     schedule_source = models.ForeignKey(
@@ -303,7 +309,9 @@ class Trial(models.Model):
     design = models.TextField(blank=True)
     population = models.TextField(blank=True)
     prior_lines_min = models.PositiveSmallIntegerField(null=True, blank=True)
-    prior_lines_max = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no upper limit.")
+    prior_lines_max = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty: no upper limit."
+    )
     len_refractory_pct = models.FloatField("% lenalidomide-refractory", null=True, blank=True)
     anti_cd38_refractory_pct = models.FloatField("% anti-CD38-refractory", null=True, blank=True)
     triple_class_refractory_pct = models.FloatField("% triple-class-refractory", null=True, blank=True)
@@ -317,7 +325,8 @@ class Trial(models.Model):
         constraints = [
             *[
                 models.CheckConstraint(
-                    condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 100}),
+                    condition=Q(**{f"{field}__isnull": True})
+                    | Q(**{f"{field}__gte": 0, f"{field}__lte": 100}),
                     name=f"%(app_label)s_%(class)s_{field}_percent",
                 )
                 for field in ("len_refractory_pct", "anti_cd38_refractory_pct", "triple_class_refractory_pct")
@@ -362,7 +371,9 @@ class TrialArm(models.Model):
         help_text="Empty for an investigator's-choice arm; the label says what it was.",
     )
     label = models.CharField(max_length=300)
-    n = models.PositiveIntegerField(null=True, blank=True, help_text="Patients in the arm; empty if not reported.")
+    n = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Patients in the arm; empty if not reported."
+    )
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -438,7 +449,9 @@ class Result(models.Model):
     value = models.FloatField(null=True, blank=True, help_text="Empty when the median was not reached.")
     not_reached = models.BooleanField(default=False, help_text="The median was not reached.")
     ci_low = models.FloatField("CI lower bound", null=True, blank=True)
-    ci_high = models.FloatField("CI upper bound", null=True, blank=True, help_text="Empty when not estimable.")
+    ci_high = models.FloatField(
+        "CI upper bound", null=True, blank=True, help_text="Empty when not estimable."
+    )
     ci_level = models.FloatField("CI level", default=0.95, help_text="0.95 for a 95% CI.")
     unit = models.CharField(max_length=10, choices=Unit, blank=True)
     p = models.CharField("p value", max_length=200, blank=True, help_text="As reported, e.g. <0.001.")
@@ -499,3 +512,273 @@ class Result(models.Model):
         high = "NE" if self.ci_high is None else f"{self.ci_high:g}"
         level = round(self.ci_level * 100, 1)
         return f"{level:g}% CI {low}–{high}"
+
+
+# --------------------------------------------------------------------------
+# The relapse algorithm as versioned data. The pure engine (regimens/algorithm)
+# evaluates the rules of the published version; these rows hold them.
+
+
+class AlgorithmStatus(models.TextChoices):
+    DRAFT = "draft", "draft"
+    """Being edited by curators; never used for recommendations."""
+    PUBLISHED = "published", "published"
+    """The version in use. Exactly one at a time; it cannot be changed."""
+    RETIRED = "retired", "retired"
+    """Replaced by a later version; kept so past decisions stay readable."""
+
+
+class Category(models.TextChoices):
+    PREFERRED = "preferred", "preferred"
+    """Named by a source as the standard or first choice in this setting."""
+    ALTERNATIVE = "alternative", "alternative"
+    """Named by a source as a valid option, not the first choice."""
+    CONSIDER = "consider", "consider"
+    """Supported by a trial or a label, but no guideline text read ranks it here."""
+    FUTURE = "future", "future"
+    """Expected to arrive; shown only when asked for."""
+    NOT_RECOMMENDED = "not_recommended", "not recommended"
+    """A source advises against it in this setting."""
+
+
+class AlgorithmVersionQuerySet(models.QuerySet):
+    def published_id(self) -> int | None:
+        return self.filter(status=AlgorithmStatus.PUBLISHED).values_list("pk", flat=True).first()
+
+    def with_rules(self):
+        """Everything `to_rules_dict` reads, in three extra queries."""
+        return self.prefetch_related(
+            models.Prefetch("settings", queryset=AlgorithmSetting.objects.prefetch_related("options")),
+            "modifiers",
+        )
+
+
+class AlgorithmVersion(models.Model):
+    label = models.CharField(max_length=60, unique=True, help_text='e.g. "2025.1"')
+    status = models.CharField(max_length=12, choices=AlgorithmStatus, default=AlgorithmStatus.DRAFT)
+    change_notes = models.TextField(blank=True, help_text="What changed since the previous version, and why.")
+    document = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The rest of the algorithm file: meta, inputs, trials, Italian availability, "
+        "the reconstruction of the review's figures, sources and open questions.",
+    )
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    objects = AlgorithmVersionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="published"),
+                name="%(app_label)s_%(class)s_one_published",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_status_display()})"
+
+    FROZEN_FIELDS = ("label", "change_notes", "document")
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            stored = AlgorithmVersion.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "status").first()
+            if stored and stored["status"] != AlgorithmStatus.DRAFT:
+                changed = [f for f in self.FROZEN_FIELDS if getattr(self, f) != stored[f]]
+                if changed or self.status == AlgorithmStatus.DRAFT:
+                    raise PublishedVersionError(
+                        f"Algorithm version {stored['label']} is {stored['status']}: "
+                        "copy it to a new draft to change it."
+                    )
+        super().save(*args, **kwargs)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == AlgorithmStatus.DRAFT
+
+    def to_rules_dict(self) -> dict:
+        """The algorithm in the structure of the algorithm file, as the engine reads it."""
+        data = dict(self.document)
+        data["settings"] = [setting.to_dict() for setting in self.settings.all()]
+        data["modifiers"] = [modifier.to_dict() for modifier in self.modifiers.all()]
+        return data
+
+
+class PublishedVersionError(Exception):
+    """A published or retired algorithm version was about to change."""
+
+
+class VersionedRow(models.Model):
+    """A row of an algorithm version: frozen once the version leaves draft."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self._refuse_unless_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_unless_draft()
+        return super().delete(*args, **kwargs)
+
+    def owning_version(self) -> AlgorithmVersion:
+        raise NotImplementedError
+
+    def _refuse_unless_draft(self) -> None:
+        version = self.owning_version()
+        # Read the status from the database: an in-memory copy may be stale.
+        status = AlgorithmVersion.objects.filter(pk=version.pk).values_list("status", flat=True).first()
+        if status not in (None, AlgorithmStatus.DRAFT):
+            raise PublishedVersionError(
+                f"Algorithm version {version.label} is {status}: copy it to a new draft to change it."
+            )
+
+
+class AlgorithmSetting(VersionedRow):
+    """A disease setting (e.g. lenalidomide-refractory, anti-CD38 naive) with its options."""
+
+    version = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="settings")
+    key = models.CharField(max_length=80)
+    label = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+    when = models.JSONField(
+        help_text='Conditions over the case facts, e.g. {"all": [{"input": "len_status", "in": ["refractory"]}]}'
+    )
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Notes, the review's summary, not-recommended lists."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def owning_version(self) -> AlgorithmVersion:
+        return self.version
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "when": self.when,
+            **self.details,
+            "options": [option.to_dict() for option in self.options.all()],
+        }
+
+
+class AlgorithmOption(VersionedRow):
+    """A regimen or action placed in a setting, with its category and who places it there."""
+
+    setting = models.ForeignKey(AlgorithmSetting, on_delete=models.CASCADE, related_name="options")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Display order within the setting.")
+    option_key = models.CharField(
+        "regimen or action", max_length=40, help_text="A regimen key (e.g. ISA-KD) or an action key."
+    )
+    category = models.CharField(max_length=20, choices=Category)
+    rationale = models.TextField(blank=True)
+    trials = models.JSONField(default=list, blank=True, help_text='Trial keys, e.g. ["IKEMA"].')
+    requires = models.JSONField(default=list, blank=True, help_text="Conditions that must also hold.")
+    cautions = models.JSONField(default=list, blank=True, help_text="Modifier keys that always apply here.")
+    placed_by = models.JSONField(default=list, blank=True, help_text="Source by source, what each says.")
+    details = models.JSONField(default=dict, blank=True, help_text="Status notes, evidence gaps.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["setting", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.option_key} ({self.category})"
+
+    def owning_version(self) -> AlgorithmVersion:
+        return self.setting.version
+
+    def to_dict(self) -> dict:
+        data = {"regimen": self.option_key, "category": self.category}
+        if self.requires:
+            data["requires"] = self.requires
+        data.update(trials=self.trials, placed_by=self.placed_by, rationale=self.rationale)
+        if self.cautions:
+            data["cautions"] = self.cautions
+        return {**data, **self.details}
+
+
+class AlgorithmModifier(VersionedRow):
+    """A patient factor that adds a caution to, demotes, hides or excludes options."""
+
+    version = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="modifiers")
+    key = models.CharField(max_length=60)
+    order = models.PositiveSmallIntegerField(default=0)
+    applies_to = models.JSONField(
+        help_text='Regimen/action keys, or "input:<key>" for a rule about an input.'
+    )
+    trigger = models.JSONField(help_text="The condition over the case facts that sets it off.")
+    effect = models.TextField(help_text="What it does, in words, as the board reads it.")
+    apply = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='What the engine does: [{"action": "caution|demote|hide|exclude", ...}]',
+    )
+    evidence = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def owning_version(self) -> AlgorithmVersion:
+        return self.version
+
+    def to_dict(self) -> dict:
+        data = {
+            "key": self.key,
+            "applies_to": self.applies_to,
+            "trigger": self.trigger,
+            "effect": self.effect,
+        }
+        if self.apply:
+            data["apply"] = self.apply
+        return {**data, "evidence": self.evidence, **self.details}
+
+
+class KnowledgeBaseRevision(models.Model):
+    """One row whose number goes up on every knowledge-base or algorithm change.
+
+    In-process caches (compiled rules, chart figures) key on it, so several app
+    processes stay correct without a cache server (DESIGN rule 9).
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"knowledge base revision {self.number}"
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+    @classmethod
+    def bump(cls) -> None:
+        updated = cls.objects.filter(pk=1).update(number=F("number") + 1)
+        if not updated:
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})

@@ -41,3 +41,13 @@ def sync_roles(apps, schema_editor=None, roles=ROLES) -> None:
                     Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
                 )
         group.permissions.add(*wanted)
+
+
+# Added with the algorithm versions (migration 0004): curators edit and publish
+# the algorithm; everyone else may read it.
+ALGORITHM_MODELS = ["algorithmversion", "algorithmsetting", "algorithmoption", "algorithmmodifier"]
+ALGORITHM_ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    BOARD_MEMBER: [("regimens", m, ("view",)) for m in ALGORITHM_MODELS],
+    CASE_EDITOR: [("regimens", m, ("view",)) for m in ALGORITHM_MODELS],
+    CURATOR: [("regimens", m, ("view", "add", "change", "delete")) for m in ALGORITHM_MODELS],
+}

@@ -51,7 +51,7 @@ from regimens.models import (
 )
 
 # Loaded by the algorithm work, not here (see OTHER_LOADERS).
-SKIPPED_BY_DEFAULT = frozenset({"algorithm.yaml"})
+SKIPPED_BY_DEFAULT: frozenset[str] = frozenset()
 
 # Documents that another part of the project loads, keyed by a top-level key that
 # marks them, as a dotted path to `loader(path, document, report) -> None`. The
@@ -60,7 +60,7 @@ SKIPPED_BY_DEFAULT = frozenset({"algorithm.yaml"})
 # and trial keys); the loader validates before it writes and raises
 # EvidenceError on bad data. E.g. {"settings": "regimens.algorithm.loader.load"}
 # (then drop algorithm.yaml from SKIPPED_BY_DEFAULT).
-OTHER_LOADERS: dict[str, str] = {}
+OTHER_LOADERS: dict[str, str] = {"settings": "regimens.versions.load_algorithm"}
 
 KNOWLEDGE_BASE_KEYS = frozenset(
     {"drugs", "regimens", "actions", "trials", "additions", "unmapped_seed_aliases"}

@@ -1,8 +1,8 @@
 """load_evidence / export_evidence: mapping, idempotence, errors, all-or-nothing, round trip.
 
 Most tests use the synthetic files in evidence_fixtures/; error tests load a
-copy of them with one thing broken. Tests marked `needs_project_files` load
-the shipped knowledge base (regimens/evidence/*.yaml) through `knowledge_base`.
+copy of them with one thing broken. Tests using the `knowledge_base` fixture load
+the shipped knowledge base (regimens/evidence/*.yaml).
 """
 
 import copy
@@ -38,9 +38,6 @@ FIXTURES = Path(__file__).parent / "evidence_fixtures"
 REGIMENS, TRIALS, ADDITIONS = "regimens_synthetic.yaml", "trials_synthetic.yaml", "additions_synthetic.yaml"
 BASE = [FIXTURES / REGIMENS, FIXTURES / TRIALS]
 
-needs_project_files = pytest.mark.skipif(
-    not default_paths(), reason="no knowledge-base files in regimens/evidence/ yet"
-)
 
 Docs = dict[str, dict]
 
@@ -241,12 +238,12 @@ def test_load_evidence_ignores_unmapped_seed_aliases():
     assert not Regimen.objects.filter(key="Reg-Z").exists()
 
 
-def test_default_paths_skip_the_algorithm(monkeypatch, tmp_path):
+def test_default_paths_are_the_yaml_files_of_the_evidence_folder(monkeypatch, tmp_path):
     for name in ("trials_x.yaml", "algorithm.yaml", "README.md", "regimens_x.yaml"):
         (tmp_path / name).write_text("")
     monkeypatch.setattr(loader, "EVIDENCE_DIR", tmp_path)
 
-    assert [path.name for path in default_paths()] == ["regimens_x.yaml", "trials_x.yaml"]
+    assert [path.name for path in default_paths()] == ["algorithm.yaml", "regimens_x.yaml", "trials_x.yaml"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -528,18 +525,18 @@ def _project_trial_keys() -> set[str]:
     keys = set()
     for path in default_paths():
         document = yaml.safe_load(path.read_text()) or {}
+        if "settings" in document:  # the algorithm's `trials` maps keys to where they were read
+            continue
         keys |= {trial["key"] for trial in document.get("trials") or []}
     return keys
 
 
-@needs_project_files
 def test_knowledge_base_json_export_holds_every_trial_with_sourced_results(knowledge_base):
     exported = json.loads(_export("json"))
 
     _assert_every_trial_sourced(exported, _project_trial_keys())
 
 
-@needs_project_files
 def test_knowledge_base_round_trip_is_identical(knowledge_base, tmp_path):
     first = _export()
     _empty_knowledge_base()
@@ -550,7 +547,6 @@ def test_knowledge_base_round_trip_is_identical(knowledge_base, tmp_path):
     assert _export() == first
 
 
-@needs_project_files
 def test_knowledge_base_second_load_changes_nothing(knowledge_base):
     output = _load()
 

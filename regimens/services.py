@@ -1,0 +1,59 @@
+"""The recommendation as the pages, the CLI and the API ask for it.
+
+Rules compile once per (published version, knowledge-base revision) and stay
+in this process; another process sees the same revision number in the
+database, so no cross-process invalidation is needed (DESIGN rule 9).
+"""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from regimens.algorithm import CaseFacts, Rules, evaluate, rules_from_dict
+from regimens.models import AlgorithmVersion, KnowledgeBaseRevision
+from regimens.versions import regimen_components
+
+_compiled: dict[tuple[int, int], Rules] = {}
+
+
+class NoPublishedAlgorithm(Exception):
+    """No algorithm version is published yet (load_evidence publishes the shipped one)."""
+
+
+def current_rules() -> Rules:
+    version_id = AlgorithmVersion.objects.published_id()
+    if version_id is None:
+        raise NoPublishedAlgorithm("No algorithm version is published: run `python manage.py load_evidence`.")
+    cache_key = (version_id, KnowledgeBaseRevision.current())
+    if cache_key not in _compiled:
+        version = AlgorithmVersion.objects.with_rules().get(pk=version_id)
+        components, actions = regimen_components()
+        _compiled.clear()  # only the current rules are worth keeping
+        _compiled[cache_key] = rules_from_dict(
+            version.to_rules_dict(), components, actions, version=version.label
+        )
+    return _compiled[cache_key]
+
+
+def recommend(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as JSON (the algorithm's input keys) -> the recommendation as JSON.
+
+    Raises regimens.algorithm.FactsError naming the field on bad input.
+    """
+    return evaluate(CaseFacts.from_dict(facts), current_rules()).to_dict()
+
+
+def wizard_url(facts: dict[str, Any]) -> str:
+    """The wizard's options step, prefilled with these facts."""
+    params = []
+    for key, value in facts.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set | frozenset):
+            params.extend((key, item) for item in sorted(value))
+        elif isinstance(value, bool):
+            params.append((key, "true" if value else "false"))
+        else:
+            params.append((key, value))
+    return f"{reverse('algorithm')}?{urlencode(params)}"
