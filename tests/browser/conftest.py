@@ -3,7 +3,9 @@
 import os
 
 import pytest
+from django.apps import apps as django_apps
 
+from regimens.roles import ALGORITHM_ROLES, ROLES, sync_roles
 from tests.conftest import PASSWORD
 
 CHROMIUM_ARGS = [
@@ -23,6 +25,16 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def roles(transactional_db):
+    """live_server tests run in transactions whose flush drops the groups the
+    data migrations made: make them again."""
+    from cases.roles import ROLES as CASE_ROLES
+
+    for roles in (ROLES, ALGORITHM_ROLES, CASE_ROLES):
+        sync_roles(django_apps, roles=roles)
 
 
 @pytest.fixture
