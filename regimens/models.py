@@ -7,6 +7,7 @@ stable contract shared with the evidence files (`regimens/evidence/*.yaml`).
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 
@@ -151,11 +152,12 @@ class RegulatoryEvent(models.Model):
 
 class RegimenQuerySet(models.QuerySet):
     def for_list(self):
-        """The regimen list page: components and approvals in two extra queries."""
+        """The regimen list: components, approvals with sources, key trials; "ide-cel" sorts with "Isa-Kd"."""
         return self.prefetch_related(
             models.Prefetch("components", queryset=RegimenComponent.objects.select_related("drug")),
-            "approvals",
-        ).order_by("abbreviation")
+            models.Prefetch("approvals", queryset=Approval.objects.select_related("source")),
+            "key_trials",
+        ).order_by(Lower("abbreviation"))
 
     def for_detail(self):
         """The regimen page: components with cautions, approvals, key trials, arms."""
@@ -163,7 +165,10 @@ class RegimenQuerySet(models.QuerySet):
             models.Prefetch(
                 "components",
                 queryset=RegimenComponent.objects.select_related("drug").prefetch_related(
-                    models.Prefetch("drug__cautions", queryset=Caution.objects.select_related("source"))
+                    models.Prefetch("drug__cautions", queryset=Caution.objects.select_related("source")),
+                    models.Prefetch(
+                        "drug__regulatory_events", queryset=RegulatoryEvent.objects.select_related("source")
+                    ),
                 ),
             ),
             models.Prefetch("approvals", queryset=Approval.objects.select_related("source")),
@@ -285,16 +290,18 @@ class Phase(models.TextChoices):
 
 class TrialQuerySet(models.QuerySet):
     def for_list(self):
-        """The trial list page: arms with their regimens in one extra query."""
+        """The trial list page: arms with their regimens in one extra query; case-insensitive order."""
         return self.prefetch_related(
             models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen"))
-        ).order_by("name")
+        ).order_by(Lower("name"))
 
     def for_detail(self):
         """The trial page: arms, every result with arm, comparator and source, sources."""
         return self.prefetch_related(
             models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen")),
-            models.Prefetch("results", queryset=Result.objects.select_related("arm", "vs", "source")),
+            models.Prefetch(
+                "results", queryset=Result.objects.select_related("arm__regimen", "vs__regimen", "source")
+            ),
             "sources",
         )
 
