@@ -1,0 +1,406 @@
+"""Admin for the versioned relapse algorithm: versions, settings, options, modifiers.
+
+Curators copy the published version to a draft ("Copy to new draft"), edit the
+draft's settings, options and modifiers, and publish it ("Publish", which runs
+`versions.publish`: every regimen, action, input and trial referenced must
+exist). Published and retired versions are read-only here and cannot be
+deleted; the models refuse changes too. Forms check conditions, regimen and
+action keys, categories, trials and modifier keys, in words a curator reads.
+
+Registered on import from regimens/admin.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from regimens.algorithm.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
+from regimens.models import (
+    Action,
+    AlgorithmModifier,
+    AlgorithmOption,
+    AlgorithmSetting,
+    AlgorithmStatus,
+    AlgorithmVersion,
+    Regimen,
+    Trial,
+)
+from regimens.versions import PublishError, copy_to_draft, publish
+
+CONDITION_HELP = (
+    'Conditions over the case facts, as JSON. A test: {"input": "len_status", "in": ["refractory"]}; '
+    'tests: in, eq, gt, gte, lt, lte, between, includes; combine with {"all": [...]} or {"any": [...]}; '
+    '{"always": true} matches every case. Input keys are those of the algorithm file (len_status, '
+    "anti_cd38_status, prior_lines, frailty, ...)."
+)
+
+
+def _condition_error(data: Any, what: str) -> str | None:
+    try:
+        compile_condition(data, what)
+    except RulesError as error:
+        return f"{error.path}: {error.message}"
+    return None
+
+
+def _known_option_keys() -> set[str]:
+    return set(Regimen.objects.values_list("key", flat=True)) | set(
+        Action.objects.values_list("key", flat=True)
+    )
+
+
+def _is_draft(version: AlgorithmVersion | None) -> bool:
+    return version is None or version.status == AlgorithmStatus.DRAFT
+
+
+# -- forms ---------------------------------------------------------------------------------------
+
+
+class AlgorithmSettingForm(forms.ModelForm):
+    class Meta:
+        model = AlgorithmSetting
+        fields = ["version", "key", "label", "order", "when", "details"]
+        help_texts = {"when": CONDITION_HELP}
+
+    def clean_when(self):
+        when = self.cleaned_data["when"]
+        if error := _condition_error(when, "when"):
+            raise forms.ValidationError(f"This condition cannot be used: {error}")
+        return when
+
+    def clean_version(self):
+        version = self.cleaned_data["version"]
+        if not _is_draft(version):
+            raise forms.ValidationError(f"Version {version.label} is {version.status}: edit a draft instead.")
+        return version
+
+
+class AlgorithmOptionForm(forms.ModelForm):
+    class Meta:
+        model = AlgorithmOption
+        fields = ["setting", "order", "option_key", "category", "rationale", "trials", "requires", "cautions",
+                  "placed_by", "details"]  # fmt: skip
+        help_texts = {
+            "option_key": "A regimen key of the knowledge base (e.g. ISA-KD, SVD) or an action key "
+            "(e.g. CLINICAL-TRIAL).",
+            "category": "preferred, alternative, consider or future (see the categories of the algorithm file).",
+            "trials": 'Trial keys of the knowledge base, as a JSON list, e.g. ["BOSTON"].',
+            "requires": "Further conditions the patient must meet, as JSON (empty list: none). "
+            + CONDITION_HELP,
+            "cautions": 'Modifier keys of this version that always apply here, e.g. ["MOD-CFZ-CV"].',
+            "placed_by": 'Source by source, what each says: [{"source": "seed-barila-2025", "placement": ...}].',
+        }
+
+    def clean_option_key(self):
+        key = self.cleaned_data["option_key"].strip()
+        if key not in _known_option_keys():
+            raise forms.ValidationError(
+                f"{key!r} is neither a regimen nor an action in the knowledge base; "
+                "add the regimen first (Regimens) or use its key as written there (e.g. ISA-KD)."
+            )
+        return key
+
+    def clean_category(self):
+        category = self.cleaned_data["category"]
+        if category not in CATEGORIES:
+            raise forms.ValidationError(
+                f"An option's category must be one of {', '.join(CATEGORIES)}; to advise against a regimen, "
+                "list it under the setting's not_recommended (in its details) instead."
+            )
+        return category
+
+    def clean_trials(self):
+        trials = self.cleaned_data["trials"] or []
+        if not isinstance(trials, list) or not all(isinstance(t, str) for t in trials):
+            raise forms.ValidationError('Write the trials as a JSON list of trial keys, e.g. ["BOSTON"].')
+        missing = sorted(
+            set(trials) - set(Trial.objects.filter(key__in=trials).values_list("key", flat=True))
+        )
+        if missing:
+            raise forms.ValidationError(f"Not a trial in the knowledge base: {', '.join(missing)}.")
+        return trials
+
+    def clean_requires(self):
+        requires = self.cleaned_data["requires"]
+        if requires in (None, [], {}):
+            return []
+        if error := _condition_error(requires, "requires"):
+            raise forms.ValidationError(f"This condition cannot be used: {error}")
+        return requires
+
+    def clean(self):
+        cleaned = super().clean()
+        setting = cleaned.get("setting")
+        cautions = cleaned.get("cautions") or []
+        if setting is not None:
+            if not _is_draft(setting.version):
+                raise forms.ValidationError(
+                    f"Version {setting.version.label} is {setting.version.status}: edit a draft instead."
+                )
+            known = set(setting.version.modifiers.values_list("key", flat=True))
+            unknown = sorted(set(cautions) - known) if isinstance(cautions, list) else ["(not a list)"]
+            if unknown:
+                self.add_error(
+                    "cautions", f"Not a modifier of version {setting.version.label}: {', '.join(unknown)}."
+                )
+        return cleaned
+
+
+class AlgorithmModifierForm(forms.ModelForm):
+    class Meta:
+        model = AlgorithmModifier
+        fields = [
+            "version",
+            "key",
+            "order",
+            "applies_to",
+            "trigger",
+            "effect",
+            "apply",
+            "evidence",
+            "details",
+        ]
+        help_texts = {
+            "trigger": CONDITION_HELP,
+            "apply": f'What the engine does, e.g. [{{"action": "demote"}}]; actions: {", ".join(ACTIONS)}.',
+        }
+
+    def clean_trigger(self):
+        trigger = self.cleaned_data["trigger"]
+        if error := _condition_error(trigger, "trigger"):
+            raise forms.ValidationError(f"This condition cannot be used: {error}")
+        return trigger
+
+    def clean_applies_to(self):
+        applies = self.cleaned_data["applies_to"]
+        if isinstance(applies, str) and (applies.startswith("input:") or applies == "all"):
+            return applies
+        if not isinstance(applies, list):
+            raise forms.ValidationError('A JSON list of regimen or action keys, "all", or "input:<key>".')
+        unknown = sorted(set(applies) - _known_option_keys())
+        if unknown:
+            raise forms.ValidationError(
+                f"Neither a regimen nor an action in the knowledge base: {', '.join(unknown)}."
+            )
+        return applies
+
+    def clean_apply(self):
+        apply = self.cleaned_data["apply"] or []
+        bad = [a for a in apply if not isinstance(a, dict) or a.get("action") not in ACTIONS]
+        if bad:
+            raise forms.ValidationError(
+                f"Each entry needs an action among {', '.join(ACTIONS)} (got {bad[0]!r})."
+            )
+        return apply
+
+
+# -- inlines --------------------------------------------------------------------------------------
+
+
+class _DraftOnlyInline:
+    """Inline rows editable only while their version is a draft."""
+
+    def _version(self, obj) -> AlgorithmVersion | None:
+        if obj is None:
+            return None
+        return obj if isinstance(obj, AlgorithmVersion) else obj.version
+
+    def has_add_permission(self, request, obj=None):
+        return _is_draft(self._version(obj)) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_draft(self._version(obj)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_draft(self._version(obj)) and super().has_delete_permission(request, obj)
+
+
+class AlgorithmSettingInline(_DraftOnlyInline, admin.TabularInline):
+    model = AlgorithmSetting
+    form = AlgorithmSettingForm
+    fields = ["order", "key", "label", "when"]
+    extra = 0
+    show_change_link = True
+
+
+class AlgorithmModifierInline(_DraftOnlyInline, admin.TabularInline):
+    model = AlgorithmModifier
+    form = AlgorithmModifierForm
+    fields = ["order", "key", "effect"]
+    extra = 0
+    show_change_link = True
+
+
+class AlgorithmOptionInline(_DraftOnlyInline, admin.StackedInline):
+    model = AlgorithmOption
+    form = AlgorithmOptionForm
+    fields = ["order", "option_key", "category", "rationale", "trials", "requires", "cautions"]
+    extra = 0
+    show_change_link = True
+
+
+# -- model admins ---------------------------------------------------------------------------------
+
+
+class _VersionedRowAdmin(admin.ModelAdmin):
+    """Rows of a version: read-only unless the version is a draft."""
+
+    def version_of(self, obj) -> AlgorithmVersion:
+        return obj.version
+
+    def has_change_permission(self, request, obj=None):
+        return (obj is None or _is_draft(self.version_of(obj))) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or _is_draft(self.version_of(obj))) and super().has_delete_permission(
+            request, obj
+        )
+
+    def delete_queryset(self, request, queryset):
+        # Bulk delete: the admin already refuses rows it may not delete; never let a frozen row through.
+        for obj in queryset:
+            obj.delete()
+
+
+@admin.register(AlgorithmVersion)
+class AlgorithmVersionAdmin(admin.ModelAdmin):
+    list_display = ["label", "status", "published_at", "published_by", "setting_count", "option_count",
+                    "modifier_count", "created_at"]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["label", "change_notes"]
+    list_select_related = ["published_by"]
+    readonly_fields = [
+        "status",
+        "published_at",
+        "published_by",
+        "copied_from",
+        "created_at",
+        "open_questions",
+    ]
+    fields = ["label", "status", "change_notes", "copied_from", "published_at", "published_by", "created_at",
+              "open_questions", "document"]  # fmt: skip
+    inlines = [AlgorithmSettingInline, AlgorithmModifierInline]
+    actions = ["copy_to_new_draft", "publish_draft"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _settings=Count("settings", distinct=True),
+                _options=Count("settings__options", distinct=True),
+                _modifiers=Count("modifiers", distinct=True),
+            )
+        )
+
+    @admin.display(description="settings", ordering="_settings")
+    def setting_count(self, obj):
+        return getattr(obj, "_settings", None)
+
+    @admin.display(description="options", ordering="_options")
+    def option_count(self, obj):
+        return getattr(obj, "_options", None)
+
+    @admin.display(description="modifiers", ordering="_modifiers")
+    def modifier_count(self, obj):
+        return getattr(obj, "_modifiers", None)
+
+    @admin.display(description="open questions of the algorithm file")
+    def open_questions(self, obj):
+        questions = (obj.document or {}).get("open_questions") or []
+        if not questions:
+            return "none recorded"
+        items = format_html_join(
+            "",
+            "<li><strong>{}</strong>: {}<br>{}</li>",
+            ((q.get("id", ""), q.get("topic", ""), q.get("detail", "")) for q in questions),
+        )
+        return format_html('<ul class="open-questions">{}</ul>', items)
+
+    def has_change_permission(self, request, obj=None):
+        return (obj is None or _is_draft(obj)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or _is_draft(obj)) and super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" already asks has_delete_permission per version; drafts only, to be sure.
+        queryset.filter(status=AlgorithmStatus.DRAFT).delete()
+
+    @admin.action(description="Copy to new draft", permissions=["add"])
+    def copy_to_new_draft(self, request: HttpRequest, queryset) -> None:
+        for version in queryset:
+            label = _draft_label(version.label)
+            draft = copy_to_draft(version, label)
+            self.message_user(
+                request, f"Copied {version.label} to the new draft {draft.label}.", messages.SUCCESS
+            )
+
+    @admin.action(description="Publish (retires the published version)", permissions=["change"])
+    def publish_draft(self, request: HttpRequest, queryset) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one draft to publish.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            publish(version, request.user)
+        except PublishError as error:
+            self.message_user(request, f"{version.label} was not published: {error}", messages.ERROR)
+            return
+        self.message_user(
+            request, f"Published {version.label}; the previous version is retired.", messages.SUCCESS
+        )
+
+
+def _draft_label(label: str) -> str:
+    base = label.split("-draft-")[0]
+    taken = set(
+        AlgorithmVersion.objects.filter(label__startswith=f"{base}-draft-").values_list("label", flat=True)
+    )
+    n = 1
+    while f"{base}-draft-{n}" in taken:
+        n += 1
+    return f"{base}-draft-{n}"
+
+
+@admin.register(AlgorithmSetting)
+class AlgorithmSettingAdmin(_VersionedRowAdmin):
+    form = AlgorithmSettingForm
+    list_display = ["key", "label", "version", "order"]
+    list_filter = ["version"]
+    search_fields = ["key", "label"]
+    list_select_related = ["version"]
+    inlines = [AlgorithmOptionInline]
+
+
+@admin.register(AlgorithmOption)
+class AlgorithmOptionAdmin(_VersionedRowAdmin):
+    form = AlgorithmOptionForm
+    list_display = ["option_key", "category", "setting", "version_label", "order"]
+    list_filter = ["setting__version", "category"]
+    search_fields = ["option_key", "setting__key", "rationale"]
+    list_select_related = ["setting__version"]
+
+    def version_of(self, obj) -> AlgorithmVersion:
+        return obj.setting.version
+
+    @admin.display(description="version", ordering="setting__version__label")
+    def version_label(self, obj):
+        return obj.setting.version.label
+
+
+@admin.register(AlgorithmModifier)
+class AlgorithmModifierAdmin(_VersionedRowAdmin):
+    form = AlgorithmModifierForm
+    list_display = ["key", "version", "order"]
+    list_filter = ["version"]
+    search_fields = ["key", "effect"]
+    list_select_related = ["version"]
