@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -258,6 +259,7 @@ def build_charts(
 
 @require_GET
 @vary_on_headers("HX-Request")
+@permission_required("regimens.view_result", raise_exception=True)
 def compare(request: HtmxHttpRequest) -> HttpResponse:
     regimen_keys = parse_keys(request)
     trial_key = request.GET.get("trial", "").strip().upper()

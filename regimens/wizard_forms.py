@@ -1,0 +1,262 @@
+"""The forms of the /algorithm/ wizard: step 1 (history) and step 2 (patient factors).
+
+Every field is optional and has an explicit "Not known" choice. The forms only
+render and carry values: the one validator is the engine's `CaseFacts.from_dict`,
+whose `FactsError(field, message)` the view puts back on the field. Labels are
+clinical words; help texts are the input definitions of the published
+algorithm version (`document["inputs"]`), so curators edit them in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from regimens.algorithm.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN, value_words
+
+UNKNOWN_LABEL = "Not known"
+
+HISTORY_FIELDS = (
+    "len_status",
+    "anti_cd38_status",
+    "anti_cd38_agent_last",
+    "bortezomib_status",
+    "carfilzomib_status",
+    "pomalidomide_status",
+    "prior_lines",
+    "prior_exposure",
+    "bcma_exposed",
+    "gprc5d_exposed",
+    "months_from_start_of_frontline_to_progression",
+    "months_since_end_of_last_therapy",
+    "prior_asct_remission_months",
+)
+PATIENT_FIELDS = (
+    "frailty",
+    "ecog",
+    "cardiovascular_risk",
+    "peripheral_neuropathy_grade",
+    "crcl_ml_min",
+    "on_dialysis",
+    "t_11_14",
+    "high_risk_cytogenetics",
+    "car_t_eligible",
+    "relapse_kinetics",
+    "ocular_surface_disease",
+    "prefers_fewer_hospital_visits",
+    "country",
+)
+STEP_FIELDS = {1: HISTORY_FIELDS, 2: PATIENT_FIELDS}
+
+# Labels as a haematologist reads them (the engine's own labels are lower-case phrases).
+LABELS = {
+    "len_status": "Lenalidomide status",
+    "anti_cd38_status": "Anti-CD38 antibody status",
+    "anti_cd38_agent_last": "Anti-CD38 antibody given last",
+    "bortezomib_status": "Bortezomib status",
+    "carfilzomib_status": "Carfilzomib status",
+    "pomalidomide_status": "Pomalidomide status",
+    "prior_lines": "Prior lines of therapy",
+    "prior_exposure": "Drug classes received before",
+    "bcma_exposed": "Prior BCMA-directed therapy",
+    "gprc5d_exposed": "Prior talquetamab (GPRC5D)",
+    "months_from_start_of_frontline_to_progression": "Months from start of first line to progression",
+    "months_since_end_of_last_therapy": "Months since the end of the last therapy",
+    "prior_asct_remission_months": "Remission after the first ASCT (months)",
+    "frailty": "IMWG frailty",
+    "ecog": "ECOG performance status",
+    "cardiovascular_risk": "Cardiovascular risk",
+    "peripheral_neuropathy_grade": "Peripheral neuropathy grade (CTCAE)",
+    "crcl_ml_min": "Creatinine clearance (mL/min)",
+    "on_dialysis": "On dialysis",
+    "t_11_14": "t(11;14) by FISH",
+    "high_risk_cytogenetics": "High-risk cytogenetics",
+    "car_t_eligible": "Eligible for CAR-T",
+    "relapse_kinetics": "Relapse kinetics",
+    "ocular_surface_disease": "Ocular surface disease",
+    "prefers_fewer_hospital_visits": "Prefers fewer hospital visits",
+    "country": "Availability layer",
+}
+
+# Short help that leads; the algorithm file's definition follows it.
+LEAD_HELP = {
+    "len_status": "IMWG refractory: progression on lenalidomide or within 60 days of the last dose. "
+    "Progression on low-dose (10 mg) maintenance counts as refractory.",
+    "anti_cd38_status": "Daratumumab (IV or SC) or isatuximab; refractory as for lenalidomide. "
+    "Progression on D-Rd makes the disease refractory to both (double refractory).",
+    "bortezomib_status": "Refractory: progression on it or within 60 days of the last dose; "
+    "intolerant: stopped for toxicity (e.g. neuropathy).",
+    "carfilzomib_status": "Refractory: progression on it or within 60 days of the last dose; "
+    "intolerant: stopped for toxicity.",
+    "pomalidomide_status": "Refractory: progression on it or within 60 days of the last dose.",
+    "prior_exposure": "Tick every class given in any earlier line; leave all unticked if not known. "
+    "The drug statuses above are counted as well.",
+    "frailty": "IMWG frailty score (age, Charlson comorbidity index, ADL, IADL): 0 fit, "
+    "1 intermediate, 2 or more frail.",
+}
+
+CHOICE_WORDS: dict[str, dict[Any, str]] = {
+    "frailty": {
+        "fit": "fit (score 0)",
+        "intermediate": "intermediate fitness (score 1)",
+        "frail": "frail (score ≥ 2)",
+    },
+    "ecog": {
+        0: "0 — fully active",
+        1: "1 — restricted in strenuous activity",
+        2: "2 — ambulatory, no work; up > 50% of waking hours",
+        3: "3 — limited self-care; in bed or chair > 50%",
+        4: "4 — completely disabled",
+    },
+    "peripheral_neuropathy_grade": {
+        0: "0 — none",
+        1: "1 — asymptomatic",
+        2: "2 — moderate; limits instrumental ADL",
+        3: "3 — severe; limits self-care ADL",
+        4: "4 — life-threatening",
+    },
+    "anti_cd38_agent_last": {"none": "none given"},
+    "bcma_exposed": {"none": "none"},
+    "relapse_kinetics": {
+        "slow_or_biochemical": "slow or biochemical",
+        "rapid_or_aggressive": "rapid or aggressive",
+    },
+    "country": {"IT": "Italy (AIFA reimbursement)", "other": "other country"},
+}
+
+
+def choice_label(name: str, value: Any) -> str:
+    words = CHOICE_WORDS.get(name, {}).get(value)
+    return words if words else value_words(value)
+
+
+def _choices(name: str) -> list[tuple[str, str]]:
+    spec = FIELD_SPECS[name]
+    if spec.kind == "bool":
+        return [(NOT_KNOWN, UNKNOWN_LABEL), ("true", "Yes"), ("false", "No")]
+    return [(NOT_KNOWN, UNKNOWN_LABEL)] + [(str(c), choice_label(name, c)) for c in spec.choices]
+
+
+class _LooseField(forms.Field):
+    """Carries the submitted value as is; CaseFacts validates it (one validator, one message)."""
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+
+def _field(name: str, help_text: str, definition: str) -> forms.Field:
+    made = _make_field(name, help_text)
+    made.definition = definition  # type: ignore[attr-defined]  # shown under "Definition"
+    return made
+
+
+def _make_field(name: str, help_text: str) -> forms.Field:
+    spec = FIELD_SPECS[name]
+    label = LABELS.get(name, spec.label)
+    if spec.kind == "classes":
+        choices = [(c, value_words(c)) for c in EXPOSURE_CLASSES]
+        return _LooseField(
+            label=label,
+            required=False,
+            help_text=help_text,
+            widget=forms.CheckboxSelectMultiple(choices=choices, attrs={"class": "classes"}),
+        )
+    if spec.kind in ("int", "number"):
+        attrs = {"min": f"{spec.minimum:g}", "max": f"{spec.maximum:g}", "inputmode": "decimal"}
+        attrs["step"] = "1" if spec.kind == "int" else "any"
+        return forms.CharField(
+            label=label,
+            required=False,
+            strip=True,
+            help_text=(help_text + " Leave empty if not known.").strip(),
+            widget=forms.NumberInput(attrs=attrs),
+        )
+    widget: forms.Widget
+    if spec.kind == "bool":
+        widget = forms.RadioSelect(choices=_choices(name), attrs={"class": "inline-choices"})
+    else:
+        widget = forms.Select(choices=_choices(name))
+    return forms.CharField(label=label, required=False, help_text=help_text, widget=widget)
+
+
+def definition_texts(definitions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The algorithm file's definition of each input, with the seed review's rule where it has one."""
+    out = {}
+    for name in FIELD_SPECS:
+        item = definitions.get(name) or {}
+        parts = [str(item.get("definition") or ""), str(item.get("seed_rule") or "")]
+        out[name] = " ".join(p for p in parts if p)
+    return out
+
+
+class StepForm(forms.Form):
+    """One wizard step; bound to the query string, values shown as given."""
+
+    step = 1
+    field_names: tuple[str, ...] = ()
+
+    def __init__(self, data: QueryDict, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        bound = data.copy()
+        for name in self.field_names:
+            # A field never answered shows its explicit "Not known" choice.
+            if FIELD_SPECS[name].kind in ("choice", "bool") and not bound.get(name):
+                bound[name] = NOT_KNOWN
+        super().__init__(bound, auto_id="id_%s", label_suffix="")
+        texts = definition_texts(definitions)
+        for name in self.field_names:
+            self.fields[name] = _field(name, LEAD_HELP.get(name, ""), texts[name])
+
+
+class HistoryForm(StepForm):
+    step = 1
+    field_names = HISTORY_FIELDS
+
+
+class PatientForm(StepForm):
+    step = 2
+    field_names = PATIENT_FIELDS
+
+
+FORMS: dict[int, type[StepForm]] = {1: HistoryForm, 2: PatientForm}
+
+
+def step_of(field: str) -> int:
+    """The step whose form holds this fact (facts on no form, e.g. derived ones, belong to step 1)."""
+    return 2 if field in PATIENT_FIELDS else 1
+
+
+def given_facts(params: QueryDict) -> dict[str, Any]:
+    """The facts the query string gives, as CaseFacts.from_dict reads them; "not known" left out."""
+    facts: dict[str, Any] = {}
+    for name, spec in FIELD_SPECS.items():
+        if spec.kind == "classes":
+            values = [v for item in params.getlist(name) for v in item.split(",") if v.strip()]
+            if values:
+                facts[name] = [v.strip() for v in values]
+            continue
+        value = params.get(name)
+        if value is None:
+            continue
+        value = value.strip()
+        if value and value.lower() != NOT_KNOWN:
+            facts[name] = value
+    return facts
+
+
+def facts_query(facts: Mapping[str, Any], **extra: Any) -> list[tuple[str, str]]:
+    """Query pairs for these (given) facts, in a stable order, plus extra parameters first."""
+    pairs = [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
+    for name in FIELD_SPECS:
+        value = facts.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set | frozenset):
+            pairs.extend((name, str(v)) for v in sorted(value))
+        elif isinstance(value, bool):
+            pairs.append((name, "true" if value else "false"))
+        else:
+            pairs.append((name, str(value)))
+    return pairs
