@@ -20,6 +20,7 @@ venv: $(VENV)/.installed
 setup: venv
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py load_evidence
+	$(DEV_ENV) $(PY) manage.py load_demo
 	$(DEV_ENV) $(PY) manage.py ensure_local_admin
 
 run: setup
