@@ -19,3 +19,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import django  # noqa: E402
 
 django.setup()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last: their live server flushes the database after each
+    test, which removes what migrations made (the role groups) for later tests."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path))

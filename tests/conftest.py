@@ -48,6 +48,12 @@ def board_client(client, board_member):
 
 
 @pytest.fixture
+def editor_client(client, case_editor):
+    client.force_login(case_editor)
+    return client
+
+
+@pytest.fixture
 def curator_client(client, curator):
     client.force_login(curator)
     return client

@@ -6,9 +6,12 @@ trials; every trial with arms, about ten results and sources. Nothing here is
 clinical data: keys read TRIAL-07, REG-03, numbers are made up.
 """
 
+from datetime import date
+
 import factory
 from factory.django import DjangoModelFactory
 
+from cases.models import Case, TherapyLine
 from regimens.models import (
     Agency,
     Approval,
@@ -206,3 +209,22 @@ def build_trials(count: int, regimens: list[Regimen], start: int = 0) -> list[Tr
 def build_knowledge_base(trials: int = 30, regimens: int = 20) -> tuple[list[Regimen], list[Trial]]:
     built_regimens = build_regimens(regimens)
     return built_regimens, build_trials(trials, built_regimens)
+
+
+# Cases: plain ORM helpers (a case's lines are few and read better spelled out).
+
+HTMX = {"HTTP_HX_REQUEST": "true"}  # test-client headers of an htmx request
+
+
+def make_case(code="MM-T-001", **kw) -> Case:
+    fields = {"age_at_diagnosis": 60, "sex": "M", "diagnosis": date(2021, 1, 1), **kw}
+    return Case.objects.create(code=code, **fields)
+
+
+def vrd_asct_r(case: Case) -> TherapyLine:
+    return TherapyLine.objects.create(
+        case=case, number=1, regimen_text="VRd", drug_keys=["BORTEZOMIB", "LENALIDOMIDE", "DEXAMETHASONE"],
+        start=date(2021, 2, 1), end=date(2025, 3, 1), asct=True, asct_date=date(2021, 7, 1),
+        maintenance_drug_keys=["LENALIDOMIDE"], maintenance_start=date(2021, 10, 1), len_dose_at_progression_mg=10,
+        best_response="VGPR", outcome="progression_on_therapy", progression=date(2025, 3, 1),
+    )  # fmt: skip

@@ -1,88 +1,15 @@
 """Cases and therapy lines: permissions, derived facts, validation, concurrency, query counts."""
 
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 
 from cases import services
 from cases.models import Case, FactOverride, TherapyLine
-from regimens.models import DrugClass
-from tests.integration.factories import DrugFactory, RegimenComponentFactory, RegimenFactory
+from tests.integration.factories import HTMX, make_case, vrd_asct_r
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def fake_recommend(facts):
-    options = []
-    if facts.get("len_status") == "refractory":
-        options = [
-            {
-                "key": "DPD",
-                "kind": "regimen",
-                "category": "preferred",
-                "rank": 1,
-                "rationale": "synthetic rationale",
-                "trials": ["TRIAL-X"],
-                "cautions": [],
-                "needs": [],
-            }
-        ]
-    return {"algorithm_version": "fake-1", "settings": [{"key": "fake", "label": "Fake setting"}],
-            "options": options, "not_recommended": [{"key": "DRD", "reason": "lenalidomide-refractory"}]}  # fmt: skip
-
-
-@pytest.fixture
-def algorithm(monkeypatch):
-    """A stand-in for regimens.services (used only where the real one is not needed)."""
-    fake = SimpleNamespace(recommend=fake_recommend, wizard_url=lambda facts: "/algorithm/?fake=1")
-    monkeypatch.setattr(services, "_algorithm", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def drugs():
-    return {
-        key: DrugFactory(key=key, name=key.lower(), drug_class=cls)
-        for key, cls in [
-            ("LENALIDOMIDE", DrugClass.IMID),
-            ("POMALIDOMIDE", DrugClass.IMID),
-            ("BORTEZOMIB", DrugClass.PROTEASOME_INHIBITOR),
-            ("DARATUMUMAB", DrugClass.ANTI_CD38),
-            ("DEXAMETHASONE", DrugClass.CORTICOSTEROID),
-        ]
-    }
-
-
-@pytest.fixture
-def drd(drugs):
-    regimen = RegimenFactory(key="DRD", abbreviation="DRd")
-    for order, key in enumerate(["DARATUMUMAB", "LENALIDOMIDE", "DEXAMETHASONE"]):
-        RegimenComponentFactory(regimen=regimen, drug=drugs[key], order=order)
-    return regimen
-
-
-@pytest.fixture
-def editor_client(client, case_editor):
-    client.force_login(case_editor)
-    return client
-
-
-def make_case(code="MM-T-001", **kw) -> Case:
-    fields = {"age_at_diagnosis": 60, "sex": "M", "diagnosis": date(2021, 1, 1), **kw}
-    return Case.objects.create(code=code, **fields)
-
-
-def vrd_asct_r(case: Case) -> TherapyLine:
-    return TherapyLine.objects.create(
-        case=case, number=1, regimen_text="VRd", drug_keys=["BORTEZOMIB", "LENALIDOMIDE", "DEXAMETHASONE"],
-        start=date(2021, 2, 1), end=date(2025, 3, 1), asct=True, asct_date=date(2021, 7, 1),
-        maintenance_drug_keys=["LENALIDOMIDE"], maintenance_start=date(2021, 10, 1), len_dose_at_progression_mg=10,
-        best_response="VGPR", outcome="progression_on_therapy", progression=date(2025, 3, 1),
-    )  # fmt: skip
 
 
 CASE_POST = {

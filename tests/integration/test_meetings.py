@@ -9,14 +9,20 @@ from django.utils import timezone
 
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
 from regimens.models import Endpoint, Result, Unit
-from tests.integration.factories import ResultFactory, TrialArmFactory, TrialFactory
-from tests.integration.test_cases import HTMX, algorithm, drd, drugs, editor_client, make_case, vrd_asct_r  # noqa: F401
+from tests.integration.factories import (
+    HTMX,
+    ResultFactory,
+    TrialArmFactory,
+    TrialFactory,
+    make_case,
+    vrd_asct_r,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def meeting(drugs):  # noqa: F811
+def meeting(drugs):
     meeting = Meeting.objects.create(date=timezone.now() + timedelta(days=3), title="Board")
     Attendee.objects.create(meeting=meeting, name="Haematologist A", specialty="haematology")
     Attendee.objects.create(meeting=meeting, name="Pharmacist B", specialty="pharmacy")
@@ -43,7 +49,7 @@ def items(meeting):
 
 
 @pytest.mark.parametrize("persona", ["outsider_client", "curator_client"])
-def test_meeting_pages_forbidden_without_a_case_role(request, persona, meeting):  # noqa: F811
+def test_meeting_pages_forbidden_without_a_case_role(request, persona, meeting):
     client = request.getfixturevalue(persona)
     item = meeting.agenda.first()
     for url in [
@@ -57,14 +63,14 @@ def test_meeting_pages_forbidden_without_a_case_role(request, persona, meeting):
         assert client.get(url, **HTMX).status_code == 403, url
 
 
-def test_meeting_detail_shows_attendees_by_specialty_and_agenda(board_client, meeting):  # noqa: F811
+def test_meeting_detail_shows_attendees_by_specialty_and_agenda(board_client, meeting):
     html = board_client.get(reverse("cases:meeting_detail", args=[meeting.pk])).content.decode()
     assert "Haematology" in html and "Pharmacist B" in html
     assert html.index("MM-M-001") < html.index("MM-M-002") < html.index("MM-M-003")
     assert "agenda-move" not in html  # board members do not reorder
 
 
-def test_agenda_move_htmx_returns_agenda_partial(editor_client, meeting):  # noqa: F811
+def test_agenda_move_htmx_returns_agenda_partial(editor_client, meeting):
     third = meeting.agenda.get(case__code="MM-M-003")
     url = reverse("cases:agenda_move", args=[meeting.pk, third.pk])
     response = editor_client.post(url, {"direction": "up"}, **HTMX)
@@ -76,7 +82,7 @@ def test_agenda_move_htmx_returns_agenda_partial(editor_client, meeting):  # noq
     assert items(meeting) == ["MM-M-003", "MM-M-001", "MM-M-002"]
 
 
-def test_agenda_move_forbidden_for_board_member(board_client, meeting):  # noqa: F811
+def test_agenda_move_forbidden_for_board_member(board_client, meeting):
     item = meeting.agenda.last()
     response = board_client.post(
         reverse("cases:agenda_move", args=[meeting.pk, item.pk]), {"direction": "up"}
@@ -84,7 +90,7 @@ def test_agenda_move_forbidden_for_board_member(board_client, meeting):  # noqa:
     assert response.status_code == 403
 
 
-def test_walk_shows_options_evidence_and_exclusions(board_client, meeting, dpd_evidence, algorithm):  # noqa: F811
+def test_walk_shows_options_evidence_and_exclusions(board_client, meeting, dpd_evidence, algorithm):
     item = meeting.agenda.first()
     html = board_client.get(reverse("cases:meeting_case", args=[meeting.pk, item.pk])).content.decode()
     assert "DPd" in html and "synthetic rationale" in html
@@ -108,7 +114,7 @@ def test_decision_snapshot_is_frozen_against_later_knowledge_base_changes(
     board_member,
     meeting,
     dpd_evidence,
-    algorithm,  # noqa: F811
+    algorithm,
 ):
     item = meeting.agenda.first()
     url = reverse("cases:decision_create", args=[meeting.pk, item.pk])
@@ -154,7 +160,7 @@ def test_decision_snapshot_is_frozen_against_later_knowledge_base_changes(
         ({"option": "NOPE", "rationale": "x", "status": "planned"}, "Select a valid choice"),
     ],
 )
-def test_decision_invalid_rerenders_form_with_200(board_client, meeting, data, message, algorithm):  # noqa: F811
+def test_decision_invalid_rerenders_form_with_200(board_client, meeting, data, message, algorithm):
     item = meeting.agenda.first()
     response = board_client.post(reverse("cases:decision_create", args=[meeting.pk, item.pk]), data, **HTMX)
     assert response.status_code == 200
@@ -162,7 +168,7 @@ def test_decision_invalid_rerenders_form_with_200(board_client, meeting, data, m
     assert not Decision.objects.exists()
 
 
-def test_decision_forbidden_for_case_editor(editor_client, meeting):  # noqa: F811
+def test_decision_forbidden_for_case_editor(editor_client, meeting):
     item = meeting.agenda.first()
     url = reverse("cases:decision_create", args=[meeting.pk, item.pk])
     assert (
@@ -170,7 +176,7 @@ def test_decision_forbidden_for_case_editor(editor_client, meeting):  # noqa: F8
     )
 
 
-def test_minutes_pdf_is_a_pdf(board_client, board_member, meeting):  # noqa: F811
+def test_minutes_pdf_is_a_pdf(board_client, board_member, meeting):
     item = meeting.agenda.first()
     Decision.objects.create(case=item.case, meeting=meeting, option_key="DPD", option_label="DPd",
                             rationale="Switch classes", snapshot={}, recorded_by=board_member)  # fmt: skip
@@ -182,7 +188,7 @@ def test_minutes_pdf_is_a_pdf(board_client, board_member, meeting):  # noqa: F81
     assert "Switch classes" in page and "Pharmacist B" in page
 
 
-def test_meeting_view_query_count(board_client, meeting, django_assert_max_num_queries):  # noqa: F811
+def test_meeting_view_query_count(board_client, meeting, django_assert_max_num_queries):
     for i in range(20):
         case = make_case(code=f"MM-MQ-{i:03d}")
         AgendaItem.objects.create(meeting=meeting, case=case, position=10 + i)
@@ -191,7 +197,7 @@ def test_meeting_view_query_count(board_client, meeting, django_assert_max_num_q
     assert "MM-MQ-019" in response.content.decode()
 
 
-def test_walk_query_count(board_client, meeting, dpd_evidence, django_assert_max_num_queries, algorithm):  # noqa: F811
+def test_walk_query_count(board_client, meeting, dpd_evidence, django_assert_max_num_queries, algorithm):
     item = meeting.agenda.first()
     with django_assert_max_num_queries(16):
         response = board_client.get(reverse("cases:meeting_case", args=[meeting.pk, item.pk]))
@@ -229,7 +235,7 @@ def test_demo_case_facts_are_valid_engine_input(knowledge_base):
         CaseFacts.from_dict(engine)  # raises FactsError on a bad key or value
 
 
-def test_decision_status_update_requires_reason_for_not_started(board_client, board_member, meeting):  # noqa: F811
+def test_decision_status_update_requires_reason_for_not_started(board_client, board_member, meeting):
     item = meeting.agenda.first()
     decision = Decision.objects.create(case=item.case, meeting=meeting, option_key="DPD", option_label="DPd",
                                        rationale="x", snapshot={"frozen": True}, recorded_by=board_member)  # fmt: skip

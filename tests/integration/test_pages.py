@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from regimens.models import Agency, ApprovalStatus, DrugClass, Endpoint, Phase, Regimen, Source, Trial, Unit
 from tests.integration.factories import (
+    HTMX,
     ApprovalFactory,
     DrugFactory,
     RegimenComponentFactory,
@@ -21,8 +22,6 @@ from tests.integration.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def _text(response) -> str:
