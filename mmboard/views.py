@@ -1,14 +1,21 @@
+from datetime import timedelta
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
+from cases.models import Decision, DecisionStatus, Meeting
 from regimens.models import Regimen, Result, Source, Trial
+
+HOME_LIST_LENGTH = 5
+FOLLOW_UP_HORIZON = timedelta(days=14)  # planned decisions whose follow-up falls within two weeks
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -32,10 +39,27 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    counts = {
-        "regimens": Regimen.objects.count(),
-        "trials": Trial.objects.count(),
-        "results": Result.objects.count(),
-        "sources": Source.objects.count(),
+    """What the board needs first: the next meeting, follow-ups due, the latest decisions."""
+    context: dict = {
+        "counts": {
+            "regimens": Regimen.objects.count(),
+            "trials": Trial.objects.count(),
+            "results": Result.objects.count(),
+            "sources": Source.objects.count(),
+        }
     }
-    return render(request, "home.html", {"counts": counts})
+    if request.user.has_perm("cases.view_meeting"):
+        context["next_meeting"] = (
+            Meeting.objects.annotate_counts().filter(date__gte=timezone.now()).order_by("date").first()
+        )
+    if request.user.has_perm("cases.view_decision"):
+        context["today"] = timezone.localdate()
+        # The snapshot is large and not shown here.
+        decisions = Decision.objects.select_related("case", "meeting").defer("snapshot")
+        context["follow_ups"] = list(
+            decisions.filter(
+                status=DecisionStatus.PLANNED, follow_up__lte=timezone.localdate() + FOLLOW_UP_HORIZON
+            ).order_by("follow_up", "pk")[:HOME_LIST_LENGTH]
+        )
+        context["recent_decisions"] = list(decisions.order_by("-recorded_at", "-pk")[:HOME_LIST_LENGTH])
+    return render(request, "home.html", context)

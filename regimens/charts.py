@@ -375,6 +375,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
                     mode="markers+text",
                     text=[r.value_label.replace(" months", "") for r, _c in reached],
                     textposition="top center",
+                    cliponaxis=False,  # the top row's label must not be cut by the plot edge
                     textfont={"size": 11, "color": MUTED},
                     marker={
                         "color": colour(arm),
@@ -684,6 +685,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
                 mode="markers+text",
                 text=[f"{r.value:g}" for r, _c in chosen],
                 textposition="top center",
+                cliponaxis=False,
                 textfont={"size": 11, "color": MUTED},
                 marker={"color": hue, "symbol": shape, "size": 12, "line": {"width": 1, "color": "#1b1f24"}},
                 hovertext=[
