@@ -14,7 +14,7 @@ The body is parsed here, not by a ninja Schema, so that every mistake is
 reported in the engine's words (one validator: `CaseFacts.from_dict`); the
 OpenAPI document still describes it precisely (`openapi_extra`).
 
-Mount it on the project API with `api.add_router("/recommendations", router)`.
+Mounted on the project API in regimens/api.py.
 """
 
 from __future__ import annotations
