@@ -1,13 +1,15 @@
 """Safe by default: login everywhere, CSP, throttling, settings that refuse to start."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter
 
 from tests.conftest import PASSWORD
 
@@ -104,3 +106,37 @@ def test_check_deploy_with_production_values_is_clean():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _every_url(resolver=None, prefix=""):
+    """One concrete path per URL pattern of the project (sample values for converters)."""
+    for pattern in (resolver or get_resolver()).url_patterns:
+        converters = getattr(pattern.pattern, "converters", {})
+        route = str(pattern.pattern)
+        for name, converter in converters.items():
+            sample = "1" if isinstance(converter, IntConverter) else "X"
+            route = re.sub(rf"<(?:\w+:)?{name}>", sample, route)
+        if isinstance(pattern, URLResolver):
+            yield from _every_url(pattern, prefix + route)
+        elif isinstance(pattern, URLPattern) and "(?P<" not in route and "^" not in route:
+            yield "/" + prefix + route
+
+
+# The admin has its own log-in page (and a log-out that only ends a session).
+PUBLIC = {"/accounts/login/", "/admin/login/", "/health", "/favicon.ico"}
+
+
+@pytest.mark.django_db
+def test_every_url_but_the_login_pages_health_and_favicon_needs_a_login(client):
+    urls = sorted(set(_every_url()))
+    assert "/cases/X/" in urls and "/meetings/1/minutes.pdf" in urls  # the walk reaches the apps
+
+    for url in urls:
+        response = client.get(url)
+        if url in PUBLIC:
+            assert response.status_code in (200, 301), url
+        elif url.startswith("/api/"):
+            assert response.status_code in (401, 404, 405), url  # JSON, never a redirect to a form
+        else:
+            assert response.status_code == 302, url
+            assert "login" in response["Location"], url
