@@ -602,7 +602,10 @@ class Command(BaseCommand):
                 option_key=key,
                 option_label=labels.get(key, key) if chosen else "Clinical trial screening",
                 category=(chosen or {}).get("category", ""),
-                rationale="Synthetic demo decision: the board followed the first preferred option for this setting.",
+                rationale=(
+                    "Synthetic demo decision: the board chose the first option listed"
+                    f" ({(chosen or {}).get('category', 'no option listed')}) for this setting."
+                ),
                 dissent="" if created % 2 else "Pharmacy asked to confirm reimbursement before starting.",
                 patient_preference="Prefers an outpatient regimen.",
                 follow_up=timezone.localdate() + timedelta(weeks=4),
