@@ -39,5 +39,12 @@ test: venv
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest
 
+# Page times, query counts and throughput at 100 and 10,000 synthetic cases (bench/README.md).
+# Never part of `make test`; builds its own databases under bench/.data/.
+bench: venv
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	bin/ensure-wrk
+	$(PY) -m bench.run
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles bench/.data

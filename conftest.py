@@ -29,3 +29,12 @@ def pytest_collection_modifyitems(items):
     """Browser tests last: their live server flushes the database after each
     test, which removes what migrations made (the role groups) for later tests."""
     items.sort(key=lambda item: "/tests/browser/" in str(item.path))
+
+
+@pytest.fixture(autouse=True)
+def _forget_kept_per_revision():
+    """Kept page parts and compiled rules are keyed by the knowledge-base revision (and version id),
+    which each test's rollback winds back: another test's rows may reach the same numbers."""
+    from regimens.fragments import forget_all
+
+    forget_all()

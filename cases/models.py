@@ -10,7 +10,8 @@ needs (refractoriness, lines, exposure) are derived from the therapy lines by
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -79,10 +80,20 @@ class YesNoUnknown(models.TextChoices):
     """Not assessed yet."""
 
 
+def _count_of(model: type[models.Model], field: str) -> Coalesce:
+    """The number of `model` rows whose `field` is the outer row: a correlated subquery, 0 for none."""
+    rows = model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+
 class CaseQuerySet(models.QuerySet):
     def for_list(self):
-        """The case list page: one row per case with its number of lines."""
-        return self.annotate(line_count=Count("lines")).order_by("code")
+        """The case list page: one row per case with its number of lines, by code.
+
+        The count is a subquery, not a join with GROUP BY: the database counts the
+        lines of the page's rows only, and the paginator's COUNT(*) leaves it out.
+        """
+        return self.annotate(line_count=_count_of(TherapyLine, "case")).order_by("code")
 
     def for_detail(self):
         """The case page: lines with regimen and drugs, overrides, decisions with meeting."""
@@ -311,17 +322,25 @@ class FactOverride(models.Model):
 
 class MeetingQuerySet(models.QuerySet):
     def annotate_counts(self):
-        """The meeting list: number of cases on the agenda and of decisions."""
+        """The meeting list: number of cases on the agenda and of decisions.
+
+        Subqueries, not joins with GROUP BY: only the rows shown are counted.
+        """
         return self.annotate(
-            case_count=Count("agenda", distinct=True), decision_count=Count("decisions", distinct=True)
+            case_count=_count_of(AgendaItem, "meeting"), decision_count=_count_of(Decision, "meeting")
         )
 
-    def for_detail(self):
-        """The meeting page: attendees, agenda with cases and their decisions."""
+    def for_detail(self, snapshots: bool = False):
+        """The meeting page: attendees, agenda with cases and their decisions.
+
+        A decision's snapshot (tens of kilobytes of JSON) is read only when asked
+        for: the minutes show some of its facts, the meeting page and the walk none.
+        """
+        decisions = Decision.objects.select_related("case", "recorded_by")
         return self.prefetch_related(
             "attendees",
             Prefetch("agenda", queryset=AgendaItem.objects.select_related("case").order_by("position", "pk")),
-            Prefetch("decisions", queryset=Decision.objects.select_related("case", "recorded_by")),
+            Prefetch("decisions", queryset=decisions if snapshots else decisions.defer("snapshot")),
         )
 
 
@@ -449,6 +468,12 @@ class Decision(models.Model):
                 condition=~Q(status=DecisionStatus.NOT_STARTED) | ~Q(deviation_reason=""),
                 name="%(app_label)s_%(class)s_not_started_has_reason",
             ),
+        ]
+        indexes = [
+            # Home: the latest decisions (a scan would read every snapshot).
+            models.Index(fields=["recorded_at"], name="%(app_label)s_%(class)s_recorded_at"),
+            # Home: planned decisions whose follow-up is due, soonest first.
+            models.Index(fields=["status", "follow_up"], name="%(app_label)s_%(class)s_follow_up"),
         ]
 
     def __str__(self) -> str:

@@ -2,10 +2,12 @@
 
 One view serves the page, the HTMX partial (`regimens/compare.html#charts`) and
 the CSV behind each chart (`&format=csv&chart=pfs|response|hr`). The database
-is read in five queries (regimens, trials, arms, results, sources); results
-become plain `charts.ResultRow`s and `regimens.charts` builds the figures, which
-it memoises on those rows: a curated change is a new cache key, never a stale
-figure.
+is read in four queries (regimens, trials, arms, charted results with sources);
+results become plain `charts.ResultRow`s and `regimens.charts` builds the
+figures, which it memoises on those rows: a curated change is a new cache key,
+never a stale figure. The rendered charts part is kept per knowledge-base
+revision and query string (regimens/fragments.py): the same comparison asked again
+costs one query for the revision.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from regimens import charts
-from regimens.models import Regimen, Result, Trial, TrialArm
+from regimens.fragments import kept
+from regimens.models import KnowledgeBaseRevision, Regimen, Result, Trial, TrialArm
 
 CHARTS = ("pfs", "response", "hr")
 CHART_ENDPOINTS = {
@@ -126,7 +131,7 @@ def load_comparison(regimen_keys: list[str], trial_key: str) -> Comparison:
     """Trials holding the chosen regimens (or the one trial asked for), their arms and results."""
     regimens = {r.key: r for r in Regimen.objects.filter(key__in=regimen_keys).only("key", "abbreviation")}
     unknown = [k for k in regimen_keys if k not in regimens]
-    trials_qs = Trial.objects.for_comparison()
+    trials_qs = Trial.objects.for_comparison(charts.CHARTED_ENDPOINTS)
     if regimen_keys:
         trials_qs = trials_qs.filter(arms__regimen__key__in=regimen_keys)
     if trial_key:
@@ -257,10 +262,8 @@ def build_charts(
     }
 
 
-@require_GET
-@vary_on_headers("HX-Request")
-@permission_required("regimens.view_result", raise_exception=True)
-def compare(request: HtmxHttpRequest) -> HttpResponse:
+def _context(request: HttpRequest) -> tuple[dict, dict[str, Chart], str]:
+    """The page's context, its charts by name and the population shown."""
     regimen_keys = parse_keys(request)
     trial_key = request.GET.get("trial", "").strip().upper()
     comparison = load_comparison(regimen_keys, trial_key)
@@ -279,15 +282,6 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
     trial_count = len({a.trial_key for a in comparison.arms})
     cross = trial_count > 1
     chart_map = build_charts(request, comparison, rows, population, cross) if comparison.arms else {}
-
-    if request.GET.get("format") == "csv":
-        chart = chart_map.get(request.GET.get("chart", "pfs"))
-        body = charts.to_csv(chart.table if chart else [])
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-        name = f"mmboard-compare-{request.GET.get('chart', 'pfs')}-{population}.csv".replace(" ", "_")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
-
     fingerprints, show_follow_up = _fingerprints(comparison, rows) if cross else ([], False)
     single = comparison.trials[0] if trial_count == 1 else None
     context = {
@@ -304,7 +298,30 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
         "show_follow_up": show_follow_up,
         "charts": [chart_map[key] for key in CHARTS if key in chart_map],
     }
-    template = "regimens/compare.html"
+    return context, chart_map, population
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("regimens.view_result", raise_exception=True)
+def compare(request: HtmxHttpRequest) -> HttpResponse:
+    if request.GET.get("format") == "csv":
+        _, chart_map, population = _context(request)
+        chart = chart_map.get(request.GET.get("chart", "pfs"))
+        body = charts.to_csv(chart.table if chart else [])
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        name = f"mmboard-compare-{request.GET.get('chart', 'pfs')}-{population}.csv".replace(" ", "_")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def render_charts() -> tuple[dict, int]:
+        context = _context(request)[0]
+        html = render_to_string("regimens/compare.html#charts", context)
+        # Rendered, and so escaped, by the template engine.
+        return {"comparison": context["comparison"], "charts_html": mark_safe(html)}, len(html)
+
+    query = urlencode(sorted(request.GET.lists()), doseq=True)
+    page = kept.get_or_make(KnowledgeBaseRevision.current(), ("compare", query), render_charts)
     if request.htmx and not request.htmx.boosted:
-        template += "#charts"
-    return render(request, template, context)
+        return HttpResponse(page["charts_html"])
+    return render(request, "regimens/compare.html", page)

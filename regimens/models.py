@@ -5,6 +5,8 @@ from, so the UI can cite it next to the number. Natural keys (`key`) are the
 stable contract shared with the evidence files (`regimens/evidence/*.yaml`).
 """
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -156,7 +158,7 @@ class RegimenQuerySet(models.QuerySet):
         return self.prefetch_related(
             models.Prefetch("components", queryset=RegimenComponent.objects.select_related("drug")),
             models.Prefetch("approvals", queryset=Approval.objects.select_related("source")),
-            "key_trials",
+            models.Prefetch("key_trials", queryset=Trial.objects.only("key", "name")),
         ).order_by(Lower("abbreviation"))
 
     def for_detail(self):
@@ -305,7 +307,29 @@ class TrialQuerySet(models.QuerySet):
             "sources",
         )
 
-    for_comparison = for_detail
+    def for_comparison(self, endpoints: Iterable[str]):
+        """The compare page: arms with regimens, the results of these endpoints with their sources.
+
+        A result's arms are read from the trial's arms, so results join only their source.
+        """
+        return self.prefetch_related(
+            models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen")),
+            models.Prefetch(
+                "results", queryset=Result.objects.filter(endpoint__in=endpoints).select_related("source")
+            ),
+        )
+
+    def for_headlines(self, endpoints: Iterable[str]):
+        """The wizard's option cards: arms with regimens, ITT results of these endpoints with sources."""
+        return self.prefetch_related(
+            models.Prefetch("arms", queryset=TrialArm.objects.select_related("regimen")),
+            models.Prefetch(
+                "results",
+                queryset=Result.objects.filter(population="ITT", endpoint__in=endpoints).select_related(
+                    "source"
+                ),
+            ),
+        )
 
 
 class Trial(models.Model):
@@ -470,7 +494,7 @@ class Result(models.Model):
     objects = ResultQuerySet.as_manager()
 
     class Meta:
-        ordering = ["trial", "order"]
+        ordering = ["trial", "order", "pk"]  # pk: equal orders still list in a stable order
         constraints = [
             models.CheckConstraint(
                 condition=Q(not_reached=True, value__isnull=True) | Q(not_reached=False, value__isnull=False),

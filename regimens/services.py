@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from regimens.algorithm import CaseFacts, Rules, evaluate, rules_from_dict
+from regimens.fragments import per_revision
 from regimens.models import AlgorithmVersion, KnowledgeBaseRevision
 from regimens.versions import regimen_components
 
-_compiled: dict[tuple[int, int], Rules] = {}
+_compiled: dict[tuple[int, int], Rules] = per_revision({})
 
 
 class NoPublishedAlgorithm(Exception):

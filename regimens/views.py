@@ -2,16 +2,18 @@
 
 One view per URL serves the page and, for an htmx request, the named partial
 (`page.html#results`). Every page runs a constant number of queries: the
-querysets are the models' named methods, and grouping happens in Python on
-prefetched rows.
+querysets are the models' named methods, list pages show PER_PAGE rows a page
+(prefetching for those only), and grouping happens in Python on prefetched rows.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpResponse
@@ -22,12 +24,14 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from mmboard.views import HtmxHttpRequest
+from regimens.fragments import kept, kept_partial
 from regimens.models import (
     Agency,
     Approval,
     ApprovalStatus,
     DrugClass,
     Endpoint,
+    KnowledgeBaseRevision,
     Phase,
     Regimen,
     RegimenComponent,
@@ -57,6 +61,9 @@ POPULATION_LABELS = {
 # The statuses under which a regimen counts as available through an agency.
 APPROVAL_IN_FORCE = (ApprovalStatus.APPROVED, ApprovalStatus.CONDITIONAL, ApprovalStatus.REIMBURSED)
 
+# Rows of a list page: the lists prefetch only the rows shown.
+PER_PAGE = 50
+
 AGENCY_ORDER = {agency: index for index, agency in enumerate(Agency.values)}
 ENDPOINT_ORDER = {endpoint: index for index, endpoint in enumerate(Endpoint.values)}
 
@@ -66,6 +73,20 @@ def _partial_or_page(request: HtmxHttpRequest, page: str, partial: str) -> str:
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return f"{page}#{partial}"
     return page
+
+
+def _list_page(
+    request: HtmxHttpRequest, template: str, form: forms.Form, results: Callable[[], dict[str, Any]]
+) -> HttpResponse:
+    """A list page whose results partial is kept per knowledge-base revision and query string.
+
+    The results show the same to every user; the page around them (filter form,
+    menu) is rendered per request.
+    """
+    html = kept_partial(kept, KnowledgeBaseRevision.current(), request, f"{template}#results", results)
+    if _partial_or_page(request, template, "results") != template:
+        return HttpResponse(html)
+    return render(request, template, {"form": form, "results_html": html})
 
 
 def population_label(population: str) -> str:
@@ -153,13 +174,12 @@ def _regimen_row(regimen: Regimen) -> RegimenRow:
 @permission_required("regimens.view_regimen", raise_exception=True)
 def regimen_list(request: HtmxHttpRequest) -> HttpResponse:
     form = RegimenFilterForm(request.GET)
-    regimens = form.filter(Regimen.objects.for_list())
-    rows = [_regimen_row(regimen) for regimen in regimens]
-    return render(
-        request,
-        _partial_or_page(request, "regimens/regimen_list.html", "results"),
-        {"form": form, "rows": rows},
-    )
+
+    def results() -> dict:
+        page = Paginator(form.filter(Regimen.objects.for_list()), PER_PAGE).get_page(request.GET.get("page"))
+        return {"form": form, "page": page, "rows": [_regimen_row(regimen) for regimen in page.object_list]}
+
+    return _list_page(request, "regimens/regimen_list.html", form, results)
 
 
 @dataclass
@@ -251,12 +271,12 @@ class TrialFilterForm(forms.Form):
 @permission_required("regimens.view_trial", raise_exception=True)
 def trial_list(request: HtmxHttpRequest) -> HttpResponse:
     form = TrialFilterForm(request.GET)
-    trials = list(form.filter(Trial.objects.for_list()))
-    return render(
-        request,
-        _partial_or_page(request, "regimens/trial_list.html", "results"),
-        {"form": form, "trials": trials},
-    )
+
+    def results() -> dict:
+        page = Paginator(form.filter(Trial.objects.for_list()), PER_PAGE).get_page(request.GET.get("page"))
+        return {"form": form, "page": page, "trials": list(page.object_list)}
+
+    return _list_page(request, "regimens/trial_list.html", form, results)
 
 
 @dataclass

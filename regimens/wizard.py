@@ -9,7 +9,11 @@ the step that holds it (status 200, so htmx swaps it).
 
 The options step reads the database in a fixed number of queries whatever the
 number of options: regimens with approvals, actions, trials with arms and
-results (`Trial.objects.for_detail()`), sources, and the published version.
+headline results (`Trial.objects.for_headlines()`), sources, and the published
+version. It is the same for every user, so its rendered HTML is kept in this
+process per (published version, knowledge-base revision, canonical query), as
+the compiled rules are (DESIGN rule 9): a board clicking back to the options of
+a case, or several members opening the same link, costs two small queries.
 The step supports the board's decision; it never makes it.
 """
 
@@ -24,7 +28,9 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -33,6 +39,7 @@ from mmboard.views import HtmxHttpRequest
 from regimens import services
 from regimens.algorithm import CaseFacts, FactsError
 from regimens.algorithm.facts import FIELD_SPECS, value_words
+from regimens.fragments import KeptFragments, kept_partial, per_revision
 from regimens.models import (
     Action,
     AlgorithmStatus,
@@ -61,16 +68,26 @@ AGENCY_ORDER = {"EMA": 0, "FDA": 1, "AIFA": 2}
 
 # -- the published version's document (input definitions, sources, open questions) --------------
 
-_documents: dict[tuple[int, int], tuple[str, dict]] = {}
+_documents: dict[tuple[int, int], tuple[str, dict]] = per_revision({})
+# Rendered options steps (some tens of kilobytes each), per (version, revision, canonical query).
+options_steps = KeptFragments(max_bytes=16 * 1024 * 1024)
 
 
-def published_document() -> tuple[str, dict] | None:
-    """(label, document) of the published version, cached per (version, knowledge-base revision)."""
+def published_key() -> tuple[int, int] | None:
+    """(published version id, knowledge-base revision): what the wizard's caches are keyed by."""
     version_id = AlgorithmVersion.objects.published_id()
     if version_id is None:
         return None
-    key = (version_id, KnowledgeBaseRevision.current())
+    return version_id, KnowledgeBaseRevision.current()
+
+
+def published_document(key: tuple[int, int] | None = None) -> tuple[str, dict] | None:
+    """(label, document) of the published version, cached per (version, knowledge-base revision)."""
+    key = key or published_key()
+    if key is None:
+        return None
     if key not in _documents:
+        version_id = key[0]
         row = AlgorithmVersion.objects.filter(pk=version_id, status=AlgorithmStatus.PUBLISHED)
         found = row.values_list("label", "document").first()
         if found is None:
@@ -165,7 +182,8 @@ def wizard(request: HtmxHttpRequest) -> HttpResponse:
     if sent and not request.htmx and sent != sorted(canonical_pairs):
         # A plain GET form sends every field, "not known" ones too: keep the shared URL short.
         return redirect(canonical)
-    found = published_document()
+    published = published_key()
+    found = published_document(published)
     label, document = found if found else ("", {})
     error: FactsError | None = None
     try:
@@ -198,15 +216,36 @@ def wizard(request: HtmxHttpRequest) -> HttpResponse:
         ctx["form"] = form
         ctx["carried"] = [(k, v) for k, v in facts_query(given) if k not in STEP_FIELDS[step]]
     elif facts is not None:
-        ctx.update(_options_context(given, document, show_future))
+        ctx["step_html"] = _options_step_html(request, ctx, published, canonical, document, show_future)
 
     template = "regimens/wizard.html"
     # A history restore after a cache miss swaps the whole body: it needs the full page.
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        response = render(request, f"{template}#step", ctx)
+        if "step_html" in ctx:
+            response = HttpResponse(ctx["step_html"])
+        else:
+            response = render(request, f"{template}#step", ctx)
         # The pushed URL is the canonical one: the step asked for and only the facts given.
         return push_url(response, canonical)
     return render(request, template, ctx)
+
+
+def _options_step_html(
+    request: HtmxHttpRequest,
+    ctx: dict[str, Any],
+    published: tuple[int, int] | None,
+    canonical: str,
+    document: dict,
+    show_future: bool,
+) -> SafeString:
+    """The options step, rendered once per (version, revision, canonical query) and kept."""
+
+    def context() -> dict[str, Any]:
+        return {**ctx, **_options_context(ctx["given"], document, show_future)}
+
+    if published is None:  # nothing published: the step says so, and nothing is kept
+        return mark_safe(render_to_string("regimens/wizard.html#step", context(), request=request))
+    return kept_partial(options_steps, published, request, "regimens/wizard.html#step", context, canonical)
 
 
 def _facts_list(given: dict) -> list[tuple[str, str]]:
@@ -249,7 +288,7 @@ def _options_context(given: dict, document: dict, show_future: bool) -> dict[str
     }
     actions = {a.key: a for a in Action.objects.filter(key__in=keys - set(regimens))}
     trial_keys = {t for o in options for t in o["trials"]}
-    trials = {t.key: t for t in Trial.objects.for_detail().filter(key__in=trial_keys)}
+    trials = {t.key: t for t in Trial.objects.for_headlines(HEADLINE_ENDPOINTS).filter(key__in=trial_keys)}
     sources = _sources(rec, document)
     questions = document.get("open_questions") or []
 

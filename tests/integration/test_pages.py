@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from regimens.fragments import forget_all
 from regimens.models import Agency, ApprovalStatus, DrugClass, Endpoint, Phase, Regimen, Source, Trial, Unit
 from tests.integration.factories import (
     HTMX,
@@ -374,11 +375,12 @@ def test_pages_refuse_post(board_client):
 
 # Pinned: session, user, the user's and the groups' permissions (4), then the page's own queries.
 PAGE_QUERIES = {
-    "regimen_list": 8,  # regimens, components+drugs, approvals, key trials
-    "regimen_list_filtered": 8,
+    # revision, count, regimens of the page, components+drugs, approvals, key trials
+    "regimen_list": 10,
+    "regimen_list_filtered": 10,
     "regimen_detail": 11,  # regimen, components+drugs, cautions, approvals, key trials, regulatory events, results
-    "trial_list": 7,  # trials, arms+regimens, the regimen filter's choices
-    "trial_list_filtered": 8,  # + the chosen regimen
+    "trial_list": 9,  # revision, count, trials of the page, arms+regimens, the regimen filter's choices
+    "trial_list_filtered": 10,  # + the chosen regimen
     "trial_detail": 10,  # trial, arms, results (arm, comparator, source), sources, arm and comparator regimens
 }
 
@@ -395,6 +397,8 @@ def _page_url(page_name: str, regimens, trials) -> str:
 
 
 def _count_queries(client, url: str, **headers) -> int:
+    """The queries of a request that renders the page (list results are kept once rendered)."""
+    forget_all()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, **headers)
     assert response.status_code == 200, url

@@ -1,0 +1,1 @@
+"""Benchmarks with synthetic data at scale (`make bench`); never part of the test suite."""
