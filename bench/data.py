@@ -30,6 +30,7 @@ from simple_history.utils import bulk_create_with_history
 
 from cases import facts as F
 from cases import services
+from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
 from regimens.models import (
     Agency,
@@ -301,15 +302,6 @@ def build_cases(count: int, start: int = 0) -> list[Case]:
 
 # --- Meetings and decisions -----------------------------------------------------------------------------
 
-ATTENDEES = [
-    ("Haematologist A (chair)", "haematology"),
-    ("Haematologist B", "haematology"),
-    ("Clinical pharmacist", "pharmacy"),
-    ("Myeloma nurse specialist", "nursing"),
-    ("Radiologist", "radiology"),
-    ("Haematopathologist", "pathology"),
-    ("Transplant and CAR-T physician", "transplant"),
-]
 ITEMS_PER_MEETING = 8
 DISCUSSED_POOL = 2000  # meetings discuss the first cases again and again, as a board does at each relapse
 
