@@ -435,6 +435,19 @@ class DeviationReason(models.TextChoices):
     """See the note."""
 
 
+class DecisionQuerySet(models.QuerySet):
+    def for_home(self):
+        """The home page's lists: case and meeting joined; the snapshot (tens of KB) is not shown."""
+        return self.select_related("case", "meeting").defer("snapshot")
+
+    def follow_ups_due(self, until):
+        """Planned decisions whose follow-up falls on or before `until`, soonest first."""
+        return self.filter(status=DecisionStatus.PLANNED, follow_up__lte=until).order_by("follow_up", "pk")
+
+    def newest_first(self):
+        return self.order_by("-recorded_at", "-pk")
+
+
 class Decision(models.Model):
     """The board's decision for a case, with a frozen snapshot of what the board saw."""
 
@@ -461,6 +474,8 @@ class Decision(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         constraints = [

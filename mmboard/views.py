@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from cases.models import Decision, DecisionStatus, Meeting
+from cases.models import Decision, Meeting
 from regimens.models import Regimen, Result, Source, Trial
 
 HOME_LIST_LENGTH = 5
@@ -62,12 +62,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         )
     if request.user.has_perm("cases.view_decision"):
         context["today"] = timezone.localdate()
-        # The snapshot is large and not shown here.
-        decisions = Decision.objects.select_related("case", "meeting").defer("snapshot")
-        context["follow_ups"] = list(
-            decisions.filter(
-                status=DecisionStatus.PLANNED, follow_up__lte=timezone.localdate() + FOLLOW_UP_HORIZON
-            ).order_by("follow_up", "pk")[:HOME_LIST_LENGTH]
-        )
-        context["recent_decisions"] = list(decisions.order_by("-recorded_at", "-pk")[:HOME_LIST_LENGTH])
+        decisions = Decision.objects.for_home()
+        horizon = timezone.localdate() + FOLLOW_UP_HORIZON
+        context["follow_ups"] = list(decisions.follow_ups_due(horizon)[:HOME_LIST_LENGTH])
+        context["recent_decisions"] = list(decisions.newest_first()[:HOME_LIST_LENGTH])
     return render(request, "home.html", context)
