@@ -23,7 +23,7 @@ from django.db.models import Max, Prefetch
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -54,6 +54,7 @@ from cases.models import (
     TherapyLine,
 )
 from mmboard.views import HtmxHttpRequest
+from regimens.services import compare_url
 
 CASES_PER_PAGE = 50
 CATEGORY_ORDER = ["preferred", "alternative", "consider", "future"]
@@ -475,17 +476,6 @@ def agenda_move(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpResponse
     return redirect(meeting.get_absolute_url() + "#agenda")
 
 
-def _compare_url(keys: list[str]) -> str:
-    try:
-        base = reverse("compare")
-    except NoReverseMatch:
-        try:
-            base = reverse("regimens:compare")
-        except NoReverseMatch:
-            base = "/compare/"
-    return f"{base}?regimens={','.join(keys)}" if keys else ""
-
-
 def _grouped_options(recommendation: dict[str, Any], labels, evidence) -> list[tuple[str, list[dict]]]:
     groups: dict[str, list[dict]] = {}
     for option in recommendation.get("options", []):
@@ -522,7 +512,7 @@ def _walk_context(request: HtmxHttpRequest, meeting: Meeting, item: AgendaItem, 
             {**n, "label": labels.get(str(n.get("key")), n.get("key"))}
             for n in recommendation.get("not_recommended", [])
         ],  # fmt: skip
-        "compare_url": _compare_url([k for k in keys if k in labels and labels[k] != k][:6]),
+        "compare_url": compare_url([k for k in keys if k in labels and labels[k] != k][:6]),
         "wizard_url": services.wizard_url(engine),
         "decisions": [d for d in meeting.decisions.all() if d.case_id == case.pk],
         "form": form or DecisionForm(options=choices),

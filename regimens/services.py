@@ -58,3 +58,12 @@ def wizard_url(facts: dict[str, Any]) -> str:
         else:
             params.append((key, value))
     return f"{reverse('algorithm')}?{urlencode(params)}"
+
+
+def compare_url(regimen_keys: list[str], trial_key: str = "") -> str:
+    """The comparison of these regimens (within one trial when given); "" when there is none to draw."""
+    keys = list(dict.fromkeys(regimen_keys))
+    if not keys:
+        return ""
+    query = {"regimens": ",".join(keys), **({"trial": trial_key} if trial_key else {})}
+    return f"{reverse('compare')}?{urlencode(query, safe=',')}"

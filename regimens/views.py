@@ -40,6 +40,7 @@ from regimens.models import (
     Trial,
     TrialArm,
 )
+from regimens.services import compare_url
 
 # The figures a regimen page shows for the trial arms that use it.
 REGIMEN_KEY_ENDPOINTS = (Endpoint.PFS_MEDIAN, Endpoint.PFS_HR, Endpoint.ORR)
@@ -189,6 +190,7 @@ class KeyResultGroup:
     trial: Trial
     arm: TrialArm
     rows: list[tuple[str, Result]]  # (population label, result), ITT first, in endpoint order
+    compare_url: str = ""  # the arms of this trial, side by side
 
 
 @require_GET
@@ -217,6 +219,13 @@ def regimen_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         )
         for results in by_arm.values()
     ]
+    arm_regimens: dict[int, list[str]] = {}
+    for trial_id, key in TrialArm.objects.filter(
+        trial__in={group.trial.pk for group in key_results}, regimen__isnull=False
+    ).values_list("trial_id", "regimen__key"):
+        arm_regimens.setdefault(trial_id, []).append(key)
+    for group in key_results:
+        group.compare_url = compare_url(arm_regimens.get(group.trial.pk, []), group.trial.key)
     context = {
         "regimen": regimen,
         "components": components,
@@ -226,6 +235,7 @@ def regimen_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "key_trials": sorted(regimen.key_trials.all(), key=lambda t: t.name.lower()),
         "key_results": key_results,
         "key_endpoints": ", ".join(endpoint.label for endpoint in REGIMEN_KEY_ENDPOINTS),
+        "compare_url": compare_url([regimen.key]),  # its arms across trials
     }
     return render(request, "regimens/regimen_detail.html", context)
 
@@ -343,6 +353,7 @@ def trial_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "trial": trial,
         "notes": link_source_references(trial.notes, {source.key for source in sources}),
         "arms": list(trial.arms.all()),
+        "compare_url": compare_url([arm.regimen.key for arm in trial.arms.all() if arm.regimen], trial.key),
         "populations": group_results(results),
         "sources": sources,
     }

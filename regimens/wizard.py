@@ -318,7 +318,7 @@ def _options_context(given: dict, document: dict, show_future: bool) -> dict[str
             {"label": _label(n["key"], regimens, actions), "reason": n["reason"]}
             for n in rec["not_applicable"]
         ],
-        "compare_url": f"{reverse('compare')}?regimens={','.join(compare_keys)}" if compare_keys else "",
+        "compare_url": services.compare_url(compare_keys),
         "related_questions": [q for q in questions if q.get("id") in related],
         "seed_questions": [q for q in questions if str(q.get("topic", "")).startswith("Seed:")],
         "doc_sources": doc_sources,

@@ -378,7 +378,7 @@ PAGE_QUERIES = {
     # revision, count, regimens of the page, components+drugs, approvals, key trials
     "regimen_list": 10,
     "regimen_list_filtered": 10,
-    "regimen_detail": 11,  # regimen, components+drugs, cautions, approvals, key trials, regulatory events, results
+    "regimen_detail": 12,  # regimen, components+drugs, cautions, approvals, key trials, regulatory events, results, arms
     "trial_list": 9,  # revision, count, trials of the page, arms+regimens, the regimen filter's choices
     "trial_list_filtered": 10,  # + the chosen regimen
     "trial_detail": 10,  # trial, arms, results (arm, comparator, source), sources, arm and comparator regimens
@@ -471,3 +471,12 @@ def test_pages_with_the_full_knowledge_base_run_pinned_queries(
                 response = board_client.get(url)
             assert response.status_code == 200, url
             assert ">None<" not in response.content.decode(), url
+
+
+def test_trial_and_regimen_pages_link_to_the_comparison(board_client, knowledge_base):
+    trial_page = board_client.get(reverse("regimens:trial_detail", args=["KARMMA-3"])).content.decode()
+    assert 'href="/compare/?regimens=IDE-CEL,STANDARD-REGIMENS&amp;trial=KARMMA-3"' in trial_page
+
+    regimen_page = board_client.get(reverse("regimens:regimen_detail", args=["SVD"])).content.decode()
+    assert 'href="/compare/?regimens=SVD"' in regimen_page  # its arms across trials
+    assert 'href="/compare/?regimens=SVD,VD&amp;trial=BOSTON"' in regimen_page  # BOSTON's arms side by side

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 PAGE_QUERIES = {
     "home": 11,  # 4 counts, next meeting, follow-ups, latest decisions
     "regimen_list": 10,  # revision, count, regimens of the page, components, approvals, key trials
-    "regimen_detail": 11,
+    "regimen_detail": 12,  # + the arms of its trials (compare links)
     "trial_list": 9,  # revision, count, trials of the page, arms, the regimen filter's choices
     "trial_detail": 8,
     "compare_karmma3": 9,  # revision, regimens, trials, arms, results with sources
