@@ -28,7 +28,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from cases import facts as F
+from cases import derivation as F
 from cases import services
 from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine

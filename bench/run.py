@@ -41,7 +41,6 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -147,12 +146,12 @@ def pages() -> list[Page]:
     """Every page of the issue, with a text it must show (so an error page is never timed)."""
     from django.urls import reverse
 
+    from algorithm.links import wizard_url
     from bench.data import kind_of
     from cases.models import AgendaItem, Decision
-    from regimens.wizard_forms import facts_query
 
     def wizard(facts: dict[str, str], step: int) -> str:
-        return f"{reverse('algorithm')}?{urlencode(facts_query(facts, step=step))}"
+        return wizard_url(facts, step=step)
 
     # The last meeting with decisions, and the case of the first kind on its agenda (four lines, one
     # of them free text, decisions): the same kind of case at every scale.

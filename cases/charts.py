@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cases.facts import Line
+from cases.derivation import Line
 
 # Colour-blind-safe ramp from deep response to none.
 RESPONSE_COLOURS = {

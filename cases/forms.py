@@ -7,7 +7,7 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cases import facts as F
+from cases import derivation as F
 from cases.models import (
     AgendaItem,
     Attendee,

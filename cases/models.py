@@ -4,7 +4,7 @@ A case carries no names and no birth dates: a pseudonymous code, age at
 diagnosis and month/year of diagnosis only. Dates of therapy are month
 precision (stored as the first day of the month). Facts that the algorithm
 needs (refractoriness, lines, exposure) are derived from the therapy lines by
-`cases.facts`, never typed in; an editor may override one with a reason.
+`cases.derivation`, never typed in; an editor may override one with a reason.
 """
 
 from django.conf import settings
@@ -227,7 +227,7 @@ PROGRESSION_OUTCOMES = {
 
 class TherapyLineQuerySet(models.QuerySet):
     def for_facts(self):
-        """Lines with everything `cases.facts` needs: regimen components and their drugs."""
+        """Lines with everything `cases.derivation` needs: regimen components and their drugs."""
         return self.select_related("regimen").prefetch_related(
             Prefetch("regimen__components", queryset=RegimenComponent.objects.select_related("drug"))
         )

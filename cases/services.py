@@ -1,22 +1,20 @@
 """The Django side of cases: models -> facts, the recommendation, decision snapshots.
 
-`cases.facts` is pure; this module builds its dataclasses from the models and
-talks to the algorithm (`regimens.services.recommend`) through `recommend()`
+`cases.derivation` is pure; this module builds its dataclasses from the models and
+talks to the algorithm (`algorithm.services.recommend`) through `recommend()`
 here, so a missing or failing algorithm never breaks a case page.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from django.utils import timezone
 
-from cases import facts as F
+from algorithm import services as algorithm_services
+from cases import derivation as F
 from cases.models import Case, FishResult, TherapyLine
 from regimens.models import Action, Drug, Endpoint, Regimen, Result
 
@@ -105,14 +103,6 @@ def case_facts(case: Case) -> dict[str, F.Fact]:
 # --- The algorithm -----------------------------------------------------------------------------------
 
 
-def _algorithm():
-    """regimens.services, or None while it is not installed."""
-    try:
-        return importlib.import_module("regimens.services")
-    except ImportError:
-        return None
-
-
 def unavailable(message: str) -> dict[str, Any]:
     return {
         "algorithm_version": "",
@@ -124,29 +114,15 @@ def unavailable(message: str) -> dict[str, Any]:
 
 
 def recommend(facts: dict[str, Any]) -> dict[str, Any]:
-    """The algorithm's recommendation for these facts; an `error` key instead of an exception."""
-    module = _algorithm()
-    if module is None:
-        return unavailable("The algorithm is not installed yet.")
-    not_ready = getattr(module, "NoPublishedAlgorithm", None)
+    """The algorithm's recommendation for a case's facts; an `error` key instead of an exception,
+    so a case page or a meeting never breaks on an algorithm that is missing or refuses the facts."""
     try:
-        return module.recommend(facts)
+        return algorithm_services.recommend(facts)
+    except algorithm_services.NoPublishedAlgorithm as exc:
+        return unavailable(f"No algorithm version is published yet ({exc}).")
     except (ValueError, TypeError, LookupError) as exc:
         logger.warning("recommend() rejected the facts of a case: %s", exc)
         return unavailable(f"The algorithm could not use these facts: {exc}")
-    except Exception as exc:
-        if not_ready is not None and isinstance(exc, not_ready):
-            return unavailable(f"No algorithm version is published yet ({exc}).")
-        raise
-
-
-def wizard_url(facts: dict[str, Any]) -> str:
-    module = _algorithm()
-    if module is not None and hasattr(module, "wizard_url"):
-        return module.wizard_url(facts)
-    params = {k: ",".join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v
-              for k, v in facts.items()}  # fmt: skip
-    return f"/algorithm/?{urlencode(params)}"
 
 
 def option_keys(recommendation: dict[str, Any]) -> list[str]:
@@ -239,7 +215,3 @@ def find_option(recommendation: dict[str, Any], key: str) -> dict[str, Any] | No
         if option.get("key") == key:
             return option
     return None
-
-
-def today_month() -> date:
-    return timezone.localdate().replace(day=1)

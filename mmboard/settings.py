@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "regimens",
+    "algorithm",
+    "compare",
     "cases",
 ]
 

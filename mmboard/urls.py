@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from algorithm.api import router as recommendations_router
 from mmboard import views
-from regimens import compare, wizard
 from regimens.api import api
+
+# One API, one schema, one authentication: each app brings its router.
+api.add_router("/recommendations", recommendations_router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,9 +17,9 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("compare/", compare.compare, name="compare"),
-    path("algorithm/", wizard.wizard, name="algorithm"),
     path("api/v1/", api.urls),
+    path("", include("algorithm.urls")),
+    path("", include("compare.urls")),
     path("", include("regimens.urls")),
     path("", include("cases.urls")),
 ]

@@ -10,17 +10,13 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
 from cases.models import Decision, Meeting
+from mmboard.http import HtmxHttpRequest
 from regimens.models import Regimen, Result, Source, Trial
 
 HOME_LIST_LENGTH = 5
 FOLLOW_UP_HORIZON = timedelta(days=14)  # planned decisions whose follow-up falls within two weeks
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -534,7 +534,3 @@ class ResultAdmin(KnowledgeBaseAdmin):
     @admin.display(description="analysis", ordering="analysis")
     def short_analysis(self, result: Result) -> str:
         return _short(result.analysis, 8) or EMPTY
-
-
-# The algorithm's versions, settings and options: their own module, registered on import.
-from regimens import algorithm_admin  # noqa: E402, F401

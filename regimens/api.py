@@ -1,7 +1,7 @@
 """The JSON API at /api/v1/: read-only regimens and trials, each figure with its source.
 
-`api` is the project's one NinjaAPI instance; other apps add their operations
-to it (e.g. `POST /api/v1/recommendations`). Authentication is ninja's: the
+`api` is the project's one NinjaAPI instance; mmboard/urls.py mounts the other
+apps' routers on it (e.g. `POST /api/v1/recommendations` from algorithm/api.py). Authentication is ninja's: the
 Django session today (`django_auth`); a token scheme is added by appending
 it to `API_AUTH`. An anonymous request gets 401 JSON, not the login redirect
 of LoginRequiredMiddleware, and a user without the role's view permission
@@ -87,9 +87,3 @@ def get_trial(request: HttpRequest, key: str):
     """A trial with arms, every result (each with its source) and the trial's sources."""
     require_perm(request, "regimens.view_trial")
     return get_object_or_404(Trial.objects.for_detail(), key=key)
-
-
-# The recommendations endpoint lives with the algorithm; it is part of this one API (one schema, one auth).
-from regimens.api_algorithm import router as algorithm_router  # noqa: E402
-
-api.add_router("/recommendations", algorithm_router)

@@ -546,7 +546,7 @@ class Result(models.Model):
 
 
 # --------------------------------------------------------------------------
-# The relapse algorithm as versioned data. The pure engine (regimens/algorithm)
+# The relapse algorithm as versioned data. The pure engine (algorithm/engine)
 # evaluates the rules of the published version; these rows hold them.
 
 

@@ -21,9 +21,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 
-from mmboard.views import HtmxHttpRequest
+from compare.links import compare_url
+from mmboard.http import HtmxHttpRequest, vary_on_htmx, wants_partial
 from regimens.fragments import kept, kept_partial
 from regimens.models import (
     Agency,
@@ -40,7 +40,6 @@ from regimens.models import (
     Trial,
     TrialArm,
 )
-from regimens.services import compare_url
 
 # The figures a regimen page shows for the trial arms that use it.
 REGIMEN_KEY_ENDPOINTS = (Endpoint.PFS_MEDIAN, Endpoint.PFS_HR, Endpoint.ORR)
@@ -69,13 +68,6 @@ AGENCY_ORDER = {agency: index for index, agency in enumerate(Agency.values)}
 ENDPOINT_ORDER = {endpoint: index for index, endpoint in enumerate(Endpoint.values)}
 
 
-def _partial_or_page(request: HtmxHttpRequest, page: str, partial: str) -> str:
-    """The partial for an htmx swap; the whole page otherwise (boost, history restore, plain GET)."""
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        return f"{page}#{partial}"
-    return page
-
-
 def _list_page(
     request: HtmxHttpRequest, template: str, form: forms.Form, results: Callable[[], dict[str, Any]]
 ) -> HttpResponse:
@@ -85,7 +77,7 @@ def _list_page(
     menu) is rendered per request.
     """
     html = kept_partial(kept, KnowledgeBaseRevision.current(), request, f"{template}#results", results)
-    if _partial_or_page(request, template, "results") != template:
+    if wants_partial(request):
         return HttpResponse(html)
     return render(request, template, {"form": form, "results_html": html})
 
@@ -171,7 +163,7 @@ def _regimen_row(regimen: Regimen) -> RegimenRow:
 
 
 @require_GET
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+@vary_on_htmx
 @permission_required("regimens.view_regimen", raise_exception=True)
 def regimen_list(request: HtmxHttpRequest) -> HttpResponse:
     form = RegimenFilterForm(request.GET)
@@ -277,7 +269,7 @@ class TrialFilterForm(forms.Form):
 
 
 @require_GET
-@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+@vary_on_htmx
 @permission_required("regimens.view_trial", raise_exception=True)
 def trial_list(request: HtmxHttpRequest) -> HttpResponse:
     form = TrialFilterForm(request.GET)

@@ -8,3 +8,7 @@ out in the same format (README.md in this folder is the format contract).
 from pathlib import Path
 
 EVIDENCE_DIR = Path(__file__).resolve().parent
+
+
+class EvidenceError(Exception):
+    """Bad data in an evidence file; the message is one line naming file, record and field."""

@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 from django.db import DatabaseError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
-from django.utils.module_loading import import_string
 from yaml.constructor import ConstructorError
 
-from regimens.evidence import EVIDENCE_DIR
+from algorithm.versions import load_algorithm
+from regimens.evidence import EVIDENCE_DIR, EvidenceError
 from regimens.models import (
     Action,
     Agency,
@@ -50,17 +50,12 @@ from regimens.models import (
     Unit,
 )
 
-# Loaded by the algorithm work, not here (see OTHER_LOADERS).
-SKIPPED_BY_DEFAULT: frozenset[str] = frozenset()
-
 # Documents that another part of the project loads, keyed by a top-level key that
-# marks them, as a dotted path to `loader(path, document, report) -> None`. The
-# command hands each such document whole to its loader, inside the same
-# transaction and after the knowledge base is written (so it can resolve regimen
-# and trial keys); the loader validates before it writes and raises
-# EvidenceError on bad data. E.g. {"settings": "regimens.algorithm.loader.load"}
-# (then drop algorithm.yaml from SKIPPED_BY_DEFAULT).
-OTHER_LOADERS: dict[str, str] = {"settings": "regimens.versions.load_algorithm"}
+# marks them: `loader(path, document, report) -> None`. load_evidence hands each such
+# document whole to its loader, inside the same transaction and after the knowledge
+# base is written (so it can resolve regimen and trial keys); the loader validates
+# before it writes and raises EvidenceError on bad data.
+OTHER_LOADERS: dict[str, Callable[[Path, dict, "Report"], None]] = {"settings": load_algorithm}
 
 KNOWLEDGE_BASE_KEYS = frozenset(
     {"drugs", "regimens", "actions", "trials", "additions", "unmapped_seed_aliases"}
@@ -99,10 +94,6 @@ NATURAL_KEYS: dict[type[models.Model], tuple[str, ...]] = {
 
 
 MODELS = tuple(NATURAL_KEYS)
-
-
-class EvidenceError(Exception):
-    """Bad data in an evidence file; the message is one line naming file, record and field."""
 
 
 def url_source_key(url: str) -> str:
@@ -230,7 +221,7 @@ def read_document(path: Path) -> Document:
 
 
 def _yaml_files_in(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.yaml") if p.name not in SKIPPED_BY_DEFAULT)
+    return sorted(directory.glob("*.yaml"))
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
@@ -1302,9 +1293,9 @@ def _trial_values(r: TrialRecord) -> Values:
 
 
 def _other_loader(doc: Document) -> Callable[[Path, dict, Report], None] | None:
-    for marker, dotted_path in OTHER_LOADERS.items():
+    for marker, loader in OTHER_LOADERS.items():
         if marker in doc.data:
-            return import_string(dotted_path)
+            return loader
     return None
 
 

@@ -1,10 +1,8 @@
 """Fixtures shared by the cases and meetings tests."""
 
-from types import SimpleNamespace
-
 import pytest
 
-from cases import services
+from algorithm import services as algorithm_services
 from regimens.models import DrugClass
 from tests.integration.factories import DrugFactory, RegimenComponentFactory, RegimenFactory
 
@@ -30,10 +28,8 @@ def fake_recommend(facts):
 
 @pytest.fixture
 def algorithm(monkeypatch):
-    """A stand-in for regimens.services (used only where the real one is not needed)."""
-    fake = SimpleNamespace(recommend=fake_recommend, wizard_url=lambda facts: "/algorithm/?fake=1")
-    monkeypatch.setattr(services, "_algorithm", lambda: fake)
-    return fake
+    """A stand-in for the published algorithm's answer (where the real rules are not needed)."""
+    monkeypatch.setattr(algorithm_services, "recommend", fake_recommend)
 
 
 @pytest.fixture

@@ -1,18 +1,11 @@
-"""Curating the algorithm in admin: copy to a draft, edit, publish; published versions stay read-only.
-
-regimens/algorithm_admin.py is imported here so the test registers it even before
-regimens/admin.py imports it (the lead adds that line).
-"""
+"""Curating the algorithm in admin: copy to a draft, edit, publish; published versions stay read-only."""
 
 import json
 
 import pytest
 from django.urls import reverse
 
-from regimens import (
-    algorithm_admin,  # noqa: F401  (registers the admin classes)
-    services,
-)
+from algorithm import services
 from regimens.models import AlgorithmOption, AlgorithmStatus, AlgorithmVersion, PublishedVersionError
 
 pytestmark = pytest.mark.django_db

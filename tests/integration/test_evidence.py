@@ -418,7 +418,7 @@ def _fail_other_document(path: Path, document: dict, report: Report) -> None:
 
 
 def test_load_evidence_hands_marked_documents_to_their_loader(monkeypatch, tmp_path):
-    monkeypatch.setitem(loader.OTHER_LOADERS, "settings", f"{__name__}._record_other_document")
+    monkeypatch.setitem(loader.OTHER_LOADERS, "settings", _record_other_document)
     algorithm = tmp_path / "algorithm_x.yaml"
     algorithm.write_text("settings: [S-1]\ntrials: {TRIAL-A: {sources: []}}\n")
 
@@ -429,7 +429,7 @@ def test_load_evidence_hands_marked_documents_to_their_loader(monkeypatch, tmp_p
 
 
 def test_load_evidence_error_while_writing_rolls_everything_back(monkeypatch, tmp_path):
-    monkeypatch.setitem(loader.OTHER_LOADERS, "settings", f"{__name__}._fail_other_document")
+    monkeypatch.setitem(loader.OTHER_LOADERS, "settings", _fail_other_document)
     algorithm = tmp_path / "algorithm_x.yaml"
     algorithm.write_text("settings: [S-1]\n")
 

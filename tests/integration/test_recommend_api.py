@@ -1,6 +1,6 @@
 """POST /api/v1/recommendations: the algorithm over HTTP, 400 with field errors, never 500.
 
-The router (regimens/api_algorithm.py) is mounted on the project API in regimens/api.py.
+The router (algorithm/api.py) is mounted on the project API in mmboard/urls.py.
 """
 
 import json

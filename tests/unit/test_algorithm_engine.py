@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from regimens.algorithm import CaseFacts, FactsError, Rules, RulesError, evaluate, rules_from_dict
-from regimens.algorithm.engine import DEMOTED_CATEGORY, SAFETY_RULES, Recommendation
-from regimens.algorithm.facts import EXPOSURE_CLASSES, FIELD_SPECS
-from regimens.algorithm.rules import (
+from algorithm.engine import CaseFacts, FactsError, Rules, RulesError, evaluate, rules_from_dict
+from algorithm.engine.engine import DEMOTED_CATEGORY, SAFETY_RULES, Recommendation
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS
+from algorithm.engine.rules import (
     AllOf,
     Always,
     AnyOf,

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "regimens" / "algorithm"
 def test_algorithm_package_imports_without_django() -> None:
     code = (
         "import sys\n"
-        "import regimens.algorithm, regimens.algorithm.facts, regimens.algorithm.rules, regimens.algorithm.engine\n"
+        "import algorithm.engine, algorithm.engine.facts, algorithm.engine.rules, algorithm.engine.engine\n"
         "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))\n"
     )
 

@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from regimens.algorithm import CaseFacts, FactsError, evaluate
-from regimens.algorithm.facts import EXPOSURE_CLASSES, FIELD_SPECS, FieldSpec
+from algorithm.engine import CaseFacts, FactsError, evaluate
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, FieldSpec
 from tests.unit.test_algorithm_engine import load_rules
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from cases import facts as F
+from cases import derivation as F
 
 LEN = F.Drug("LENALIDOMIDE", "lenalidomide", "imid")
 POM = F.Drug("POMALIDOMIDE", "pomalidomide", "imid")

@@ -1,9 +1,9 @@
-"""regimens.charts on synthetic rows: the figures carry exactly the stored numbers."""
+"""compare.charts on synthetic rows: the figures carry exactly the stored numbers."""
 
 import pytest
 
-from regimens import charts
-from regimens.charts import ArmRef, ResultRow
+from compare import charts
+from compare.charts import ArmRef, ResultRow
 
 A = ArmRef("TRIAL-A", "Trial A", "new", "NEW", colour=0, trial_design="randomised phase 3")
 B = ArmRef("TRIAL-A", "Trial A", "ctl", "CTL", colour=1, trial_design="randomised phase 3")

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from cases import facts as F
+from cases import derivation as F
 from cases import services
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
 from regimens.models import Drug, Regimen

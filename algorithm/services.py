@@ -6,14 +6,11 @@ database, so no cross-process invalidation is needed (DESIGN rule 9).
 """
 
 from typing import Any
-from urllib.parse import urlencode
 
-from django.urls import reverse
-
-from regimens.algorithm import CaseFacts, Rules, evaluate, rules_from_dict
+from algorithm.engine import CaseFacts, Rules, evaluate, rules_from_dict
+from algorithm.versions import regimen_components
 from regimens.fragments import per_revision
 from regimens.models import AlgorithmVersion, KnowledgeBaseRevision
-from regimens.versions import regimen_components
 
 _compiled: dict[tuple[int, int], Rules] = per_revision({})
 
@@ -40,30 +37,6 @@ def current_rules() -> Rules:
 def recommend(facts: dict[str, Any]) -> dict[str, Any]:
     """Facts as JSON (the algorithm's input keys) -> the recommendation as JSON.
 
-    Raises regimens.algorithm.FactsError naming the field on bad input.
+    Raises algorithm.engine.FactsError naming the field on bad input.
     """
     return evaluate(CaseFacts.from_dict(facts), current_rules()).to_dict()
-
-
-def wizard_url(facts: dict[str, Any]) -> str:
-    """The wizard's options step, prefilled with these facts."""
-    params = []
-    for key, value in facts.items():
-        if value is None:
-            continue
-        if isinstance(value, list | tuple | set | frozenset):
-            params.extend((key, item) for item in sorted(value))
-        elif isinstance(value, bool):
-            params.append((key, "true" if value else "false"))
-        else:
-            params.append((key, value))
-    return f"{reverse('algorithm')}?{urlencode(params)}"
-
-
-def compare_url(regimen_keys: list[str], trial_key: str = "") -> str:
-    """The comparison of these regimens (within one trial when given); "" when there is none to draw."""
-    keys = list(dict.fromkeys(regimen_keys))
-    if not keys:
-        return ""
-    query = {"regimens": ",".join(keys), **({"trial": trial_key} if trial_key else {})}
-    return f"{reverse('compare')}?{urlencode(query, safe=',')}"

@@ -2,7 +2,7 @@
 
 Pure functions over plain, frozen dataclasses (no Django, no queryset), so the
 numbers on a chart can be tested against the rows they were drawn from. The
-view (`regimens/compare.py`) turns `Result` rows into `ResultRow`s; the
+view (`compare/views.py`) turns `Result` rows into `ResultRow`s; the
 templates embed the returned dicts with `json_script`, and `static/js/charts.js`
 draws them.
 

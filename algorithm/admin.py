@@ -7,7 +7,7 @@ exist). Published and retired versions are read-only here and cannot be
 deleted; the models refuse changes too. Forms check conditions, regimen and
 action keys, categories, trials and modifier keys, in words a curator reads.
 
-Registered on import from regimens/admin.py.
+Found by the admin's autodiscovery (the models are in regimens/).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from regimens.algorithm.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
+from algorithm.engine.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
+from algorithm.versions import PublishError, copy_to_draft, publish
 from regimens.models import (
     Action,
     AlgorithmModifier,
@@ -31,7 +32,6 @@ from regimens.models import (
     Regimen,
     Trial,
 )
-from regimens.versions import PublishError, copy_to_draft, publish
 
 CONDITION_HELP = (
     'Conditions over the case facts, as JSON. A test: {"input": "len_status", "in": ["refractory"]}; '

@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError
 
-from regimens import services
-from regimens.algorithm import FactsError
+from algorithm import services
+from algorithm.engine import FactsError
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 """/compare/: median PFS, response and hazard ratios of chosen regimens, side by side.
 
-One view serves the page, the HTMX partial (`regimens/compare.html#charts`) and
+One view serves the page, the HTMX partial (`compare/compare.html#charts`) and
 the CSV behind each chart (`&format=csv&chart=pfs|response|hr`). The database
 is read in four queries (regimens, trials, arms, charted results with sources);
-results become plain `charts.ResultRow`s and `regimens.charts` builds the
+results become plain `charts.ResultRow`s and `compare.charts` builds the
 figures, which it memoises on those rows: a curated change is a new cache key,
 never a stale figure. The rendered charts part is kept per knowledge-base
 revision and query string (regimens/fragments.py): the same comparison asked again
@@ -22,10 +22,9 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
-from regimens import charts
+from compare import charts
+from mmboard.http import HtmxHttpRequest, vary_on_htmx, wants_partial
 from regimens.fragments import kept
 from regimens.models import KnowledgeBaseRevision, Regimen, Result, Trial, TrialArm
 
@@ -35,10 +34,6 @@ CHART_ENDPOINTS = {
     "response": (charts.ORR, charts.VGPR, charts.CR),
     "hr": (charts.PFS_HR, charts.OS_HR),
 }
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @dataclass
@@ -302,7 +297,7 @@ def _context(request: HttpRequest) -> tuple[dict, dict[str, Chart], str]:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @permission_required("regimens.view_result", raise_exception=True)
 def compare(request: HtmxHttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
@@ -316,12 +311,12 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
 
     def render_charts() -> tuple[dict, int]:
         context = _context(request)[0]
-        html = render_to_string("regimens/compare.html#charts", context)
+        html = render_to_string("compare/compare.html#charts", context)
         # Rendered, and so escaped, by the template engine.
         return {"comparison": context["comparison"], "charts_html": mark_safe(html)}, len(html)
 
     query = urlencode(sorted(request.GET.lists()), doseq=True)
     page = kept.get_or_make(KnowledgeBaseRevision.current(), ("compare", query), render_charts)
-    if request.htmx and not request.htmx.boosted:
+    if wants_partial(request):  # a history restore gets the whole page
         return HttpResponse(page["charts_html"])
-    return render(request, "regimens/compare.html", page)
+    return render(request, "compare/compare.html", page)

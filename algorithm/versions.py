@@ -9,7 +9,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from regimens.algorithm import RulesError, rules_from_dict
+from algorithm.engine import RulesError, rules_from_dict
+from regimens.evidence import EvidenceError
 from regimens.models import (
     Action,
     AlgorithmModifier,
@@ -109,8 +110,6 @@ def load_algorithm(path: Path, data: dict, report) -> None:
     published yet); a draft of the same label is replaced; a published or
     retired version of the same label must match the file exactly.
     """
-    from regimens.evidence.loader import EvidenceError
-
     label = str((data.get("meta") or {}).get("version") or "")
     if not label:
         raise EvidenceError(f"{path.name}: meta: the algorithm needs a version label (meta.version)")

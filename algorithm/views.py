@@ -3,7 +3,7 @@
 State lives in the query string (`step` plus the facts), so back, forward,
 reload and a shared link all work; every step is a GET form that also works
 without JavaScript. One view serves the page and, for an HTMX request, the
-`step` partial of regimens/wizard.html. Each step validates on the server with
+`step` partial of algorithm/wizard.html. Each step validates on the server with
 the engine's own `CaseFacts.from_dict`: a `FactsError` is shown on the field of
 the step that holds it (status 200, so htmx swaps it).
 
@@ -32,13 +32,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
-from mmboard.views import HtmxHttpRequest
-from regimens import services
-from regimens.algorithm import CaseFacts, FactsError
-from regimens.algorithm.facts import FIELD_SPECS, value_words
+from algorithm import services
+from algorithm.engine import CaseFacts, FactsError
+from algorithm.engine.facts import FIELD_SPECS, value_words
+from algorithm.forms import FORMS, LABELS, STEP_FIELDS, choice_label, given_facts, step_of
+from algorithm.links import facts_query, wizard_url
+from compare.links import compare_url
+from mmboard.http import HtmxHttpRequest, vary_on_htmx, wants_partial
 from regimens.fragments import KeptFragments, kept_partial, per_revision
 from regimens.models import (
     Action,
@@ -50,7 +52,6 @@ from regimens.models import (
     Source,
     Trial,
 )
-from regimens.wizard_forms import FORMS, LABELS, STEP_FIELDS, choice_label, facts_query, given_facts, step_of
 
 STEPS = {1: "History and refractoriness", 2: "Patient factors", 3: "Options"}
 CATEGORIES = (
@@ -161,16 +162,12 @@ def _step_param(request: HtmxHttpRequest, given: dict) -> int:
     raw = request.GET.get("step", "")
     if raw in ("1", "2", "3"):
         return int(raw)
-    # services.wizard_url(facts) links to the options of a case without a step.
+    # An old link to the options of a case may come without a step.
     return 3 if given else 1
 
 
-def _url(facts: dict, **extra: Any) -> str:
-    return f"{reverse('algorithm')}?{urlencode(facts_query(facts, **extra))}"
-
-
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @permission_required("regimens.view_algorithmversion", raise_exception=True)
 def wizard(request: HtmxHttpRequest) -> HttpResponse:
     given = given_facts(request.GET)
@@ -194,14 +191,14 @@ def wizard(request: HtmxHttpRequest) -> HttpResponse:
 
     ctx: dict[str, Any] = {
         "step": step,
-        "steps": [(n, title, _url(given, step=n)) for n, title in STEPS.items()],
+        "steps": [(n, title, wizard_url(given, step=n)) for n, title in STEPS.items()],
         "step_title": STEPS[step],
         "given": given,
         "facts_list": _facts_list(given),
         "version_label": label,
         "show_future": show_future,
-        "url_step1": _url(given, step=1),
-        "url_step2": _url(given, step=2),
+        "url_step1": wizard_url(given, step=1),
+        "url_step2": wizard_url(given, step=2),
     }
     if step in FORMS:
         form = FORMS[step](request.GET, input_definitions(document))
@@ -218,9 +215,8 @@ def wizard(request: HtmxHttpRequest) -> HttpResponse:
     elif facts is not None:
         ctx["step_html"] = _options_step_html(request, ctx, published, canonical, document, show_future)
 
-    template = "regimens/wizard.html"
-    # A history restore after a cache miss swaps the whole body: it needs the full page.
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+    template = "algorithm/wizard.html"
+    if wants_partial(request):
         if "step_html" in ctx:
             response = HttpResponse(ctx["step_html"])
         else:
@@ -244,8 +240,8 @@ def _options_step_html(
         return {**ctx, **_options_context(ctx["given"], document, show_future)}
 
     if published is None:  # nothing published: the step says so, and nothing is kept
-        return mark_safe(render_to_string("regimens/wizard.html#step", context(), request=request))
-    return kept_partial(options_steps, published, request, "regimens/wizard.html#step", context, canonical)
+        return mark_safe(render_to_string("algorithm/wizard.html#step", context(), request=request))
+    return kept_partial(options_steps, published, request, "algorithm/wizard.html#step", context, canonical)
 
 
 def _facts_list(given: dict) -> list[tuple[str, str]]:
@@ -312,13 +308,13 @@ def _options_context(given: dict, document: dict, show_future: bool) -> dict[str
         "rec": rec,
         "groups": groups,
         "hidden_future": hidden_future,
-        "future_url": _url(given, step=3, future=None if show_future else "1"),
+        "future_url": wizard_url(given, step=3, future=None if show_future else "1"),
         "exclusions": [_exclusion_view(n, regimens, actions, sources) for n in excluded],
         "not_applicable": [
             {"label": _label(n["key"], regimens, actions), "reason": n["reason"]}
             for n in rec["not_applicable"]
         ],
-        "compare_url": services.compare_url(compare_keys),
+        "compare_url": compare_url(compare_keys),
         "related_questions": [q for q in questions if q.get("id") in related],
         "seed_questions": [q for q in questions if str(q.get("topic", "")).startswith("Seed:")],
         "doc_sources": doc_sources,

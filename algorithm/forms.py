@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from regimens.algorithm.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN, value_words
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN, value_words
 
 UNKNOWN_LABEL = "Not known"
 
@@ -244,19 +244,3 @@ def given_facts(params: QueryDict) -> dict[str, Any]:
         if value and value.lower() != NOT_KNOWN:
             facts[name] = value
     return facts
-
-
-def facts_query(facts: Mapping[str, Any], **extra: Any) -> list[tuple[str, str]]:
-    """Query pairs for these (given) facts, in a stable order, plus extra parameters first."""
-    pairs = [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
-    for name in FIELD_SPECS:
-        value = facts.get(name)
-        if value is None:
-            continue
-        if isinstance(value, list | tuple | set | frozenset):
-            pairs.extend((name, str(v)) for v in sorted(value))
-        elif isinstance(value, bool):
-            pairs.append((name, "true" if value else "false"))
-        else:
-            pairs.append((name, str(value)))
-    return pairs

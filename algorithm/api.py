@@ -6,7 +6,7 @@ answer is the recommendation JSON: `options`, `not_recommended`, `settings`,
 `algorithm_version` and more. Bad input is a 400 with field errors
 `{"errors": [{"field": ..., "message": ...}]}`, never a 500.
 
-Authentication is the project API's (regimens/api.py: the Django session). Being
+Authentication is the project API's (regimens/api.py). Being
 a session-authenticated POST, it needs the CSRF token: send the `csrftoken`
 cookie's value in an `X-CSRFToken` header (ninja's `django_auth` checks it).
 
@@ -14,7 +14,7 @@ The body is parsed here, not by a ninja Schema, so that every mistake is
 reported in the engine's words (one validator: `CaseFacts.from_dict`); the
 OpenAPI document still describes it precisely (`openapi_extra`).
 
-Mounted on the project API in regimens/api.py.
+Mounted on the project API in mmboard/urls.py.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import AuthorizationError
 
-from regimens import services
-from regimens.algorithm import FactsError
-from regimens.algorithm.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN
+from algorithm import services
+from algorithm.engine import FactsError
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN
 
 router = Router(tags=["algorithm"])
 
@@ -47,7 +47,7 @@ class DetailOut(Schema):
 
 
 class RecommendationOut(Schema):
-    """The engine's Recommendation (regimens/algorithm/engine.py), as JSON."""
+    """The engine's Recommendation (algorithm/engine/engine.py), as JSON."""
 
     algorithm_version: str
     facts: dict[str, Any]
