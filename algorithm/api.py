@@ -83,7 +83,7 @@ def _fact_schema(name: str) -> dict[str, Any]:
             ]
         }
     derived = " Derived from the drug statuses when not given." if spec.derived else ""
-    return {**schema, "description": f"{spec.label[:1].upper()}{spec.label[1:]}; {spec.allowed()}.{derived}"}
+    return {**schema, "description": f"{spec.title}; {spec.allowed()}.{derived}"}
 
 
 FACTS_SCHEMA: dict[str, Any] = {

@@ -2,9 +2,10 @@
 
 Every field is optional and has an explicit "Not known" choice. The forms only
 render and carry values: the one validator is the engine's `CaseFacts.from_dict`,
-whose `FactsError(field, message)` the view puts back on the field. Labels are
-clinical words; help texts are the input definitions of the published
-algorithm version (`document["inputs"]`), so curators edit them in one place.
+whose `FactsError(field, message)` the view puts back on the field. Titles and
+value words are the engine's fact specs (the one vocabulary); help texts are the
+input definitions of the published algorithm version (`document["inputs"]`), so
+curators edit them in one place.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN, value_words
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN
 
 UNKNOWN_LABEL = "Not known"
 
@@ -51,36 +52,6 @@ PATIENT_FIELDS = (
 )
 STEP_FIELDS = {1: HISTORY_FIELDS, 2: PATIENT_FIELDS}
 
-# Labels as a haematologist reads them (the engine's own labels are lower-case phrases).
-LABELS = {
-    "len_status": "Lenalidomide status",
-    "anti_cd38_status": "Anti-CD38 antibody status",
-    "anti_cd38_agent_last": "Anti-CD38 antibody given last",
-    "bortezomib_status": "Bortezomib status",
-    "carfilzomib_status": "Carfilzomib status",
-    "pomalidomide_status": "Pomalidomide status",
-    "prior_lines": "Prior lines of therapy",
-    "prior_exposure": "Drug classes received before",
-    "bcma_exposed": "Prior BCMA-directed therapy",
-    "gprc5d_exposed": "Prior talquetamab (GPRC5D)",
-    "months_from_start_of_frontline_to_progression": "Months from start of first line to progression",
-    "months_since_end_of_last_therapy": "Months since the end of the last therapy",
-    "prior_asct_remission_months": "Remission after the first ASCT (months)",
-    "frailty": "IMWG frailty",
-    "ecog": "ECOG performance status",
-    "cardiovascular_risk": "Cardiovascular risk",
-    "peripheral_neuropathy_grade": "Peripheral neuropathy grade (CTCAE)",
-    "crcl_ml_min": "Creatinine clearance (mL/min)",
-    "on_dialysis": "On dialysis",
-    "t_11_14": "t(11;14) by FISH",
-    "high_risk_cytogenetics": "High-risk cytogenetics",
-    "car_t_eligible": "Eligible for CAR-T",
-    "relapse_kinetics": "Relapse kinetics",
-    "ocular_surface_disease": "Ocular surface disease",
-    "prefers_fewer_hospital_visits": "Prefers fewer hospital visits",
-    "country": "Availability layer",
-}
-
 # Short help that leads; the algorithm file's definition follows it.
 LEAD_HELP = {
     "len_status": "IMWG refractory: progression on lenalidomide or within 60 days of the last dose. "
@@ -98,46 +69,12 @@ LEAD_HELP = {
     "1 intermediate, 2 or more frail.",
 }
 
-CHOICE_WORDS: dict[str, dict[Any, str]] = {
-    "frailty": {
-        "fit": "fit (score 0)",
-        "intermediate": "intermediate fitness (score 1)",
-        "frail": "frail (score ≥ 2)",
-    },
-    "ecog": {
-        0: "0 — fully active",
-        1: "1 — restricted in strenuous activity",
-        2: "2 — ambulatory, no work; up > 50% of waking hours",
-        3: "3 — limited self-care; in bed or chair > 50%",
-        4: "4 — completely disabled",
-    },
-    "peripheral_neuropathy_grade": {
-        0: "0 — none",
-        1: "1 — asymptomatic",
-        2: "2 — moderate; limits instrumental ADL",
-        3: "3 — severe; limits self-care ADL",
-        4: "4 — life-threatening",
-    },
-    "anti_cd38_agent_last": {"none": "none given"},
-    "bcma_exposed": {"none": "none"},
-    "relapse_kinetics": {
-        "slow_or_biochemical": "slow or biochemical",
-        "rapid_or_aggressive": "rapid or aggressive",
-    },
-    "country": {"IT": "Italy (AIFA reimbursement)", "other": "other country"},
-}
-
-
-def choice_label(name: str, value: Any) -> str:
-    words = CHOICE_WORDS.get(name, {}).get(value)
-    return words if words else value_words(value)
-
 
 def _choices(name: str) -> list[tuple[str, str]]:
     spec = FIELD_SPECS[name]
     if spec.kind == "bool":
         return [(NOT_KNOWN, UNKNOWN_LABEL), ("true", "Yes"), ("false", "No")]
-    return [(NOT_KNOWN, UNKNOWN_LABEL)] + [(str(c), choice_label(name, c)) for c in spec.choices]
+    return [(NOT_KNOWN, UNKNOWN_LABEL)] + [(str(c), spec.say(c)) for c in spec.choices]
 
 
 class _LooseField(forms.Field):
@@ -155,9 +92,9 @@ def _field(name: str, help_text: str, definition: str) -> forms.Field:
 
 def _make_field(name: str, help_text: str) -> forms.Field:
     spec = FIELD_SPECS[name]
-    label = LABELS.get(name, spec.label)
+    label = spec.title
     if spec.kind == "classes":
-        choices = [(c, value_words(c)) for c in EXPOSURE_CLASSES]
+        choices = [(c, spec.say(c)) for c in EXPOSURE_CLASSES]
         return _LooseField(
             label=label,
             required=False,

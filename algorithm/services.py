@@ -10,7 +10,7 @@ from typing import Any
 from algorithm.engine import CaseFacts, Rules, evaluate, rules_from_dict
 from algorithm.versions import regimen_components
 from regimens.fragments import per_revision
-from regimens.models import AlgorithmVersion, KnowledgeBaseRevision
+from regimens.models import AlgorithmStatus, AlgorithmVersion, KnowledgeBaseRevision
 
 _compiled: dict[tuple[int, int], Rules] = per_revision({})
 
@@ -40,3 +40,38 @@ def recommend(facts: dict[str, Any]) -> dict[str, Any]:
     Raises algorithm.engine.FactsError naming the field on bad input.
     """
     return evaluate(CaseFacts.from_dict(facts), current_rules()).to_dict()
+
+
+# -- the published version's document (input definitions, sources, open questions) --------------
+
+_documents: dict[tuple[int, int], tuple[str, dict]] = per_revision({})
+
+
+def published_key() -> tuple[int, int] | None:
+    """(published version id, knowledge-base revision): what the wizard's caches are keyed by."""
+    version_id = AlgorithmVersion.objects.published_id()
+    if version_id is None:
+        return None
+    return version_id, KnowledgeBaseRevision.current()
+
+
+def published_document(key: tuple[int, int] | None = None) -> tuple[str, dict] | None:
+    """(label, document) of the published version, cached per (version, knowledge-base revision)."""
+    key = key or published_key()
+    if key is None:
+        return None
+    if key not in _documents:
+        version_id = key[0]
+        row = AlgorithmVersion.objects.filter(pk=version_id, status=AlgorithmStatus.PUBLISHED)
+        found = row.values_list("label", "document").first()
+        if found is None:
+            return None
+        _documents.clear()
+        _documents[key] = (found[0], found[1] or {})
+    return _documents[key]
+
+
+def input_definitions(document: dict) -> dict[str, dict]:
+    return {
+        item["key"]: item for item in document.get("inputs") or () if isinstance(item, dict) and "key" in item
+    }

@@ -28,7 +28,6 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from cases import derivation as F
 from cases import services
 from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
@@ -319,19 +318,14 @@ class Snapshot:
 
 def _snapshot(case: Case) -> Snapshot:
     """The real recommendation and evidence for this case, as load_demo records a decision."""
-    facts = F.derive(services.case_data(case))
-    recommendation = services.recommend(F.engine_facts(facts))
-    evidence = services.evidence_for(recommendation)
-    labels = services.option_labels(recommendation)
-    options = recommendation.get("options", [])
-    chosen = next((o for o in options if o.get("category") == "preferred"), options[0] if options else None)
-    key = str(chosen["key"]) if chosen else "CLINICAL-TRIAL"
+    options = services.options_for(case)
+    chosen = options.first_listed()
     return Snapshot(
-        option_key=key,
-        option_label=labels.get(key, key),
+        option_key=chosen["key"] if chosen else "CLINICAL-TRIAL",
+        option_label=chosen["label"] if chosen else "CLINICAL-TRIAL",
         category=(chosen or {}).get("category", ""),
-        algorithm_version=str(recommendation.get("algorithm_version", ""))[:80],
-        snapshot=services.snapshot(case, facts, recommendation, evidence),
+        algorithm_version=str(options.recommendation.get("algorithm_version", ""))[:80],
+        snapshot=services.snapshot(case, options),
     )
 
 

@@ -1,7 +1,8 @@
 """Therapy lines -> the facts the relapse algorithm needs, each with its reason.
 
 Pure functions over plain dataclasses (no Django import), so the IMWG rules
-are unit-tested without a database. `cases.services.case_data()` builds the
+are unit-tested without a database. Titles and value words are the engine's
+fact specs (algorithm/engine/facts.py), the one vocabulary of facts. `cases.services.case_data()` builds the
 dataclasses from the models.
 
 IMWG definitions used here:
@@ -19,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from algorithm.engine.facts import FIELD_SPECS, NOT_KNOWN, say, title
 
 # Drug classes of the knowledge base (regimens.models.DrugClass values) ->
 # the class names of the algorithm's `prior_exposure` input.
@@ -54,79 +57,6 @@ COMPLETED = "completed"
 ONGOING = "ongoing"
 REFRACTORY_RESPONSES = {"SD", "PD"}
 EARLY_RELAPSE_MONTHS = 18
-
-# Facts the algorithm engine accepts (the `inputs` of algorithm.yaml). Other
-# derived facts (early_relapse) are shown to the board but not sent.
-ENGINE_INPUTS = {
-    "len_status", "anti_cd38_status", "anti_cd38_agent_last", "bortezomib_status", "carfilzomib_status",
-    "pomalidomide_status", "prior_lines", "prior_exposure", "triple_class_exposed",
-    "triple_class_refractory", "penta_refractory", "bcma_exposed", "gprc5d_exposed", "t_11_14",
-    "high_risk_cytogenetics", "frailty", "ecog", "cardiovascular_risk", "peripheral_neuropathy_grade",
-    "crcl_ml_min", "months_from_start_of_frontline_to_progression", "months_since_end_of_last_therapy",
-    "car_t_eligible", "prior_asct_remission_months", "ocular_surface_disease", "prefers_fewer_hospital_visits",
-}  # fmt: skip
-
-# Facts an editor may override, with the values allowed (None: a number).
-OVERRIDABLE: dict[str, tuple[Any, ...] | None] = {
-    "len_status": ("naive", "exposed_sensitive", "refractory"),
-    "anti_cd38_status": ("naive", "exposed_sensitive", "refractory"),
-    "anti_cd38_agent_last": ("none", "daratumumab", "isatuximab"),
-    "bortezomib_status": ("naive", "exposed_sensitive", "refractory", "intolerant"),
-    "carfilzomib_status": ("naive", "exposed_sensitive", "refractory", "intolerant"),
-    "pomalidomide_status": ("naive", "exposed_sensitive", "refractory"),
-    "prior_lines": None,
-    "triple_class_exposed": (True, False),
-    "triple_class_refractory": (True, False),
-    "penta_refractory": (True, False),
-    "bcma_exposed": ("none", "adc", "car_t", "bispecific"),
-    "gprc5d_exposed": (True, False),
-    "high_risk_cytogenetics": (True, False, "unknown"),
-    "months_from_start_of_frontline_to_progression": None,
-    "months_since_end_of_last_therapy": None,
-    "prior_asct_remission_months": None,
-}
-
-FACT_LABELS = {
-    "len_status": "Lenalidomide",
-    "anti_cd38_status": "Anti-CD38 antibody",
-    "anti_cd38_agent_last": "Last anti-CD38 antibody",
-    "bortezomib_status": "Bortezomib",
-    "carfilzomib_status": "Carfilzomib",
-    "pomalidomide_status": "Pomalidomide",
-    "prior_lines": "Prior lines",
-    "prior_exposure": "Drug classes received",
-    "triple_class_exposed": "Triple-class exposed",
-    "triple_class_refractory": "Triple-class refractory",
-    "penta_refractory": "Penta-refractory",
-    "bcma_exposed": "BCMA-directed therapy",
-    "gprc5d_exposed": "GPRC5D-directed therapy",
-    "early_relapse": "Early relapse (< 18 months from start of first line)",
-    "months_from_start_of_frontline_to_progression": "Months from start of first line to progression",
-    "months_since_end_of_last_therapy": "Months since end of last therapy",
-    "prior_asct_remission_months": "Remission after first ASCT (months)",
-    "t_11_14": "t(11;14)",
-    "high_risk_cytogenetics": "High-risk cytogenetics",
-    "frailty": "IMWG frailty",
-    "ecog": "ECOG",
-    "cardiovascular_risk": "Cardiovascular risk",
-    "peripheral_neuropathy_grade": "Peripheral neuropathy grade",
-    "crcl_ml_min": "Creatinine clearance (mL/min)",
-    "car_t_eligible": "CAR-T eligible",
-    "ocular_surface_disease": "Ocular surface disease",
-    "prefers_fewer_hospital_visits": "Prefers fewer hospital visits",
-}
-
-VALUE_LABELS = {
-    "naive": "naive",
-    "exposed_sensitive": "exposed, sensitive",
-    "refractory": "refractory",
-    "intolerant": "intolerant",
-    "none": "none",
-    "unknown": "unknown",
-    "adc": "antibody-drug conjugate",
-    "car_t": "CAR-T",
-    "bispecific": "bispecific antibody",
-}
 
 
 @dataclass(frozen=True)
@@ -208,23 +138,11 @@ class Fact:
 
     @property
     def label(self) -> str:
-        return FACT_LABELS.get(self.key, self.key.replace("_", " "))
+        return title(self.key)
 
     @property
     def value_label(self) -> str:
-        return value_label(self.value)
-
-
-def value_label(value: Any) -> str:
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(sorted(str(v) for v in value)) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return "unknown"
-    if isinstance(value, str):
-        return VALUE_LABELS.get(value, value.replace("_", " "))
-    return str(value)
+        return say(self.key, self.value)
 
 
 def months_between(start: date, end: date) -> int:
@@ -530,7 +448,7 @@ def derive(case: CaseData) -> dict[str, Fact]:
             key,
             override.value,
             f"overridden{f' by {override.by}' if override.by else ''}: {override.reason} "
-            f"(derived: {value_label(derived_value)} — {derived_reason})",
+            f"(derived: {say(key, derived_value)} — {derived_reason})",
             derived_value=derived_value,
             override=override,
         )
@@ -538,22 +456,25 @@ def derive(case: CaseData) -> dict[str, Fact]:
 
 
 def engine_facts(facts: Mapping[str, Fact]) -> dict[str, Any]:
-    """The JSON-ready input of the algorithm: known engine inputs only."""
+    """The JSON-ready input of the algorithm: every known fact (all are engine inputs)."""
     out: dict[str, Any] = {}
     for key, fact in facts.items():
-        if key not in ENGINE_INPUTS or fact.value is None:
+        if fact.value is None:
             continue
         out[key] = list(fact.value) if isinstance(fact.value, list | tuple | set | frozenset) else fact.value
     return out
 
 
+OVERRIDABLE = tuple(name for name, spec in FIELD_SPECS.items() if spec.overridable)
+
+
 def parse_override(key: str, raw: str) -> Any:
-    """An override value from a form, checked against the allowed values; ValueError with a message."""
-    if key not in OVERRIDABLE:
+    """An override value from a form, checked against the fact's allowed values; ValueError with a message."""
+    spec = FIELD_SPECS.get(key)
+    if spec is None or not spec.overridable:
         raise ValueError(f"{key} cannot be overridden")
-    allowed = OVERRIDABLE[key]
     raw = raw.strip()
-    if allowed is None:
+    if spec.kind in ("int", "number"):
         try:
             number = int(raw)
         except ValueError as exc:
@@ -561,8 +482,11 @@ def parse_override(key: str, raw: str) -> Any:
         if number < 0:
             raise ValueError("Enter a number of 0 or more.")
         return number
-    lookup = {"true": True, "yes": True, "false": False, "no": False}
-    value: Any = lookup.get(raw.lower(), raw) if True in allowed else raw
+    if spec.kind == "bool":
+        allowed: tuple[Any, ...] = (True, False, NOT_KNOWN)
+        value: Any = {"true": True, "yes": True, "false": False, "no": False}.get(raw.lower(), raw)
+    else:
+        allowed, value = spec.choices, raw
     if value not in allowed:
-        raise ValueError(f"Choose one of: {', '.join(value_label(v) for v in allowed)}.")
+        raise ValueError(f"Choose one of: {', '.join(spec.say(v) for v in allowed)}.")
     return value

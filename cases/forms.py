@@ -7,7 +7,8 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cases import derivation as F
+from algorithm.engine.facts import title
+from cases import derivation
 from cases.models import (
     AgendaItem,
     Attendee,
@@ -53,7 +54,7 @@ def _drug_choices():
 
 
 # Classes an editor may tick for a drug the knowledge base does not hold (e.g. melphalan).
-OTHER_CLASS_CHOICES = [(c.value, c.label) for c in DrugClass if c.value in F.EXPOSURE_CLASS]
+OTHER_CLASS_CHOICES = [(c.value, c.label) for c in DrugClass if c.value in derivation.EXPOSURE_CLASS]
 
 
 class FieldsetsMixin:
@@ -270,7 +271,7 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
 
 
 class OverrideForm(forms.Form):
-    fact = forms.ChoiceField(choices=[(k, F.FACT_LABELS.get(k, k)) for k in F.OVERRIDABLE])
+    fact = forms.ChoiceField(choices=[(k, title(k)) for k in derivation.OVERRIDABLE])
     value = forms.CharField(max_length=40, help_text="e.g. refractory, exposed_sensitive, yes, no, 3.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
@@ -278,7 +279,7 @@ class OverrideForm(forms.Form):
         data = super().clean()
         if "fact" in data and "value" in data:
             try:
-                data["parsed"] = F.parse_override(data["fact"], data["value"])
+                data["parsed"] = derivation.parse_override(data["fact"], data["value"])
             except ValueError as exc:
                 self.add_error("value", str(exc))
         return data

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from cases import derivation
+from algorithm.engine.facts import title
 from cases.models import Case, Decision, FactOverride, TherapyLine
 
 
@@ -61,9 +61,7 @@ def case_history(case: Case, limit: int = 25) -> list[HistoryEntry]:
     )
     entries += _diff_history(
         FactOverride.history.filter(case_id=case.pk).select_related("history_user"),
-        lambda r: (
-            f"Override of {derivation.FACT_LABELS.get(r.fact, r.fact)} ({short(r.value)}: {short(r.reason)})"
-        ),
+        lambda r: f"Override of {title(r.fact)} ({short(r.value)}: {short(r.reason)})",
         ["value", "reason"],
     )
     entries += _diff_history(

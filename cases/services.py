@@ -1,50 +1,53 @@
 """The Django side of cases: models -> facts, the recommendation, decision snapshots.
 
-`cases.derivation` is pure; this module builds its dataclasses from the models and
-talks to the algorithm (`algorithm.services.recommend`) through `recommend()`
-here, so a missing or failing algorithm never breaks a case page.
+`cases.derivation` is pure; this module builds its dataclasses from the models,
+asks the algorithm through `recommend()` here (so a missing or failing algorithm
+never breaks a case page) and presents the answer with the one presenter
+(`algorithm.presenting`), as the wizard does.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
 from algorithm import services as algorithm_services
-from cases import derivation as F
+from algorithm.presenting import labels, option_choices, present
+from algorithm.services import published_document
+from cases import derivation
 from cases.models import Case, FishResult, TherapyLine
-from regimens.models import Action, Drug, Endpoint, Regimen, Result
+from regimens.models import Drug
 
 logger = logging.getLogger(__name__)
 
-# Evidence figures shown next to an option and frozen in a decision.
-EVIDENCE_ENDPOINTS = (Endpoint.PFS_MEDIAN, Endpoint.PFS_HR, Endpoint.ORR)
 
-
-def drug_catalogue(keys: Iterable[str]) -> dict[str, F.Drug]:
+def drug_catalogue(keys: Iterable[str]) -> dict[str, derivation.Drug]:
     """Knowledge-base drugs by key (one query)."""
     keys = set(keys)
     if not keys:
         return {}
-    return {d.key: F.Drug(d.key, d.name, d.drug_class) for d in Drug.objects.filter(key__in=keys)}
+    return {d.key: derivation.Drug(d.key, d.name, d.drug_class) for d in Drug.objects.filter(key__in=keys)}
 
 
 def _line_keys(line: TherapyLine) -> set[str]:
     return set(line.drug_keys or []) | set(line.maintenance_drug_keys or [])
 
 
-def line_data(line: TherapyLine, catalogue: dict[str, F.Drug]) -> F.Line:
+def line_data(line: TherapyLine, catalogue: dict[str, derivation.Drug]) -> derivation.Line:
     if line.regimen_id:
-        drugs = [F.Drug(c.drug.key, c.drug.name, c.drug.drug_class) for c in line.regimen.components.all()]
+        drugs = [
+            derivation.Drug(c.drug.key, c.drug.name, c.drug.drug_class) for c in line.regimen.components.all()
+        ]
     else:
         drugs = []
     known = {d.key for d in drugs}
     drugs += [catalogue[k] for k in line.drug_keys or [] if k in catalogue and k not in known]
     maintenance = tuple(catalogue[k] for k in line.maintenance_drug_keys or [] if k in catalogue)
-    return F.Line(
+    return derivation.Line(
         number=line.number,
         label=line.regimen_label,
         drugs=tuple(drugs),
@@ -64,7 +67,7 @@ def line_data(line: TherapyLine, catalogue: dict[str, F.Drug]) -> F.Line:
     )
 
 
-def case_data(case: Case, lines: list[TherapyLine] | None = None, overrides=None) -> F.CaseData:
+def case_data(case: Case, lines: list[TherapyLine] | None = None, overrides=None) -> derivation.CaseData:
     """The pure facts input of a case. Uses prefetched lines and overrides when present."""
     lines = list(case.lines.all()) if lines is None else lines
     overrides = list(case.overrides.all()) if overrides is None else overrides
@@ -76,7 +79,7 @@ def case_data(case: Case, lines: list[TherapyLine] | None = None, overrides=None
         "gain/amp 1q": case.gain_1q,
     }
     as_of = case.current_relapse or timezone.localdate().replace(day=1)
-    return F.CaseData(
+    return derivation.CaseData(
         lines=tuple(line_data(line, catalogue) for line in lines),
         as_of=as_of,
         t_11_14=case.t_11_14 or FishResult.UNKNOWN,
@@ -90,14 +93,16 @@ def case_data(case: Case, lines: list[TherapyLine] | None = None, overrides=None
         ocular_surface_disease=case.ocular_surface_disease,
         prefers_fewer_hospital_visits=case.prefers_fewer_hospital_visits,
         overrides={
-            o.fact: F.Override(o.value, o.reason, o.created_by.get_username() if o.created_by_id else "")
+            o.fact: derivation.Override(
+                o.value, o.reason, o.created_by.get_username() if o.created_by_id else ""
+            )
             for o in overrides
         },
     )
 
 
-def case_facts(case: Case) -> dict[str, F.Fact]:
-    return F.derive(case_data(case))
+def case_facts(case: Case) -> dict[str, derivation.Fact]:
+    return derivation.derive(case_data(case))
 
 
 # --- The algorithm -----------------------------------------------------------------------------------
@@ -125,57 +130,44 @@ def recommend(facts: dict[str, Any]) -> dict[str, Any]:
         return unavailable(f"The algorithm could not use these facts: {exc}")
 
 
-def option_keys(recommendation: dict[str, Any]) -> list[str]:
-    return [str(o.get("key")) for o in recommendation.get("options", []) if o.get("key")]
+@dataclass(frozen=True)
+class CaseOptions:
+    """A case's facts, the algorithm's answer and what the pages show of it (the one presenter's rows)."""
+
+    facts: dict[str, derivation.Fact]
+    engine_facts: dict[str, Any]
+    recommendation: dict[str, Any]
+    presented: dict[str, Any]
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return option_choices(self.presented)
+
+    def label(self, key: str) -> str:
+        return labels(self.presented).get(key, key)
+
+    def first_listed(self) -> dict[str, Any] | None:
+        """The first option shown (the first preferred one when there is one): what synthetic demo
+        and benchmark decisions choose."""
+        groups = self.presented.get("groups", [])
+        return groups[0]["options"][0] if groups else None
 
 
-def evidence_for(recommendation: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Headline ITT figures of each option's trials, for the arms of that option's regimen.
+def options_for(case: Case) -> CaseOptions:
+    """The options for a case, as the wizard shows them for the same facts (uses prefetched lines)."""
+    facts = derivation.derive(case_data(case))
+    engine = derivation.engine_facts(facts)
+    recommendation = recommend(engine)
+    found = published_document()
+    return CaseOptions(facts, engine, recommendation, present(recommendation, found[1] if found else {}))
 
-    Plain JSON rows (result id, trial, arm, measure, value, CI, analysis, source), so a
-    decision can freeze exactly what was shown. One query.
+
+def snapshot(case: Case, options: CaseOptions) -> dict[str, Any]:
+    """Everything the board saw, as JSON: later knowledge-base changes cannot alter it.
+
+    `presented` holds exactly the rows the walk-through showed (options, figures,
+    cautions, sources); the minutes render them again from there.
     """
-    wanted: dict[str, set[str]] = {}
-    for option in recommendation.get("options", []):
-        for trial in option.get("trials") or []:
-            wanted.setdefault(str(trial), set()).add(str(option.get("key")))
-    if not wanted:
-        return {}
-    rows = (
-        Result.objects.with_context()
-        .filter(trial__key__in=wanted, endpoint__in=EVIDENCE_ENDPOINTS, population="ITT")
-        .filter(arm__regimen__key__in={k for keys in wanted.values() for k in keys})
-        .order_by("trial__key", "order")
-    )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for result in rows:
-        regimen_key = result.arm.regimen.key if result.arm.regimen_id else None
-        for option_key in wanted[result.trial.key]:
-            if regimen_key != option_key:
-                continue
-            versus = f" vs {result.vs.short_label}" if result.vs_id else ""
-            out.setdefault(option_key, []).append(
-                {
-                    "result_id": result.pk,
-                    "trial": result.trial.name,
-                    "trial_key": result.trial.key,
-                    "arm": result.arm.short_label + versus,
-                    "measure": result.get_endpoint_display(),
-                    "value": result.value_label,
-                    "ci": result.ci_label,
-                    "p": result.p,
-                    "analysis": result.analysis,
-                    "source": str(result.source),
-                    "source_url": result.source.link,
-                }
-            )
-    return out
-
-
-def snapshot(
-    case: Case, facts: dict[str, F.Fact], recommendation: dict[str, Any], evidence
-) -> dict[str, Any]:
-    """Everything the board saw, as JSON: later knowledge-base changes cannot alter it."""
     return {
         "taken_at": timezone.now().isoformat(),
         "case": case.code,
@@ -190,28 +182,10 @@ def snapshot(
                 "reason": fact.reason,
                 "overridden": fact.override is not None,
             }
-            for key, fact in facts.items()
+            for key, fact in options.facts.items()
         },
-        "engine_facts": F.engine_facts(facts),
-        "algorithm_version": recommendation.get("algorithm_version", ""),
-        "recommendation": recommendation,
-        "evidence": evidence,
+        "engine_facts": options.engine_facts,
+        "algorithm_version": options.recommendation.get("algorithm_version", ""),
+        "recommendation": options.recommendation,
+        "presented": options.presented,
     }
-
-
-def option_labels(recommendation: dict[str, Any]) -> dict[str, str]:
-    """Display names of the options and exclusions (regimen abbreviation or action label); two queries."""
-    keys = {
-        str(o.get("key")) for part in ("options", "not_recommended") for o in recommendation.get(part, [])
-    }
-    labels = {key: key for key in keys}
-    labels.update(dict(Regimen.objects.filter(key__in=keys).values_list("key", "abbreviation")))
-    labels.update(dict(Action.objects.filter(key__in=keys).values_list("key", "label")))
-    return labels
-
-
-def find_option(recommendation: dict[str, Any], key: str) -> dict[str, Any] | None:
-    for option in recommendation.get("options", []):
-        if option.get("key") == key:
-            return option
-    return None

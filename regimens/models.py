@@ -257,6 +257,14 @@ class Approval(models.Model):
     def __str__(self) -> str:
         return f"{self.regimen} — {self.agency} {self.year or 'year not reported'}"
 
+    @property
+    def agency_label(self) -> str:
+        return self.get_agency_display()
+
+    @property
+    def status_label(self) -> str:
+        return self.get_status_display()
+
 
 class Action(models.Model):
     """An algorithm option that is not a drug regimen, e.g. a clinical trial or a second ASCT."""

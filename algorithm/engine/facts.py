@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 NOT_KNOWN = "unknown"  # accepted from forms and JSON as another way to say None
@@ -49,14 +49,17 @@ class FactsError(ValueError):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """What one fact may hold, and how to say it in words."""
+    """One fact: its title, the values it may hold and their words. The one vocabulary of facts:
+    the wizard, the case page, the overrides, the minutes and the engine's messages all read it."""
 
-    label: str
+    title: str  # as a haematologist reads it, e.g. "Lenalidomide status"
     kind: str  # "choice" | "bool" | "int" | "number" | "classes"
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    derived: bool = False
+    derived: bool = False  # computed from other facts when not given
+    overridable: bool = False  # a case editor may override the value derived from the therapy lines
+    words: Mapping[Any, str] = field(default_factory=dict)  # this fact's own words for a value
 
     def allowed(self) -> str:
         if self.kind == "choice":
@@ -68,37 +71,81 @@ class FieldSpec:
         what = "a whole number" if self.kind == "int" else "a number"
         return f"{what} from {_num(self.minimum)} to {_num(self.maximum)}"
 
+    def say(self, value: Any) -> str:
+        """A value of this fact in words ("frail (score ≥ 2)", "exposed and sensitive", "yes")."""
+        if isinstance(value, (frozenset, set, list, tuple)):
+            return ", ".join(self.say(v) for v in sorted(value, key=str)) or "none"
+        return self.words.get(value) or value_words(value)
+
 
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+_GRADE_WORDS = {
+    0: "0 — none",
+    1: "1 — asymptomatic",
+    2: "2 — moderate; limits instrumental ADL",
+    3: "3 — severe; limits self-care ADL",
+    4: "4 — life-threatening",
+}
+
 FIELD_SPECS: dict[str, FieldSpec] = {
-    "len_status": FieldSpec("lenalidomide status", "choice", DRUG_STATUSES),
-    "anti_cd38_status": FieldSpec("anti-CD38 antibody status", "choice", DRUG_STATUSES),
+    "len_status": FieldSpec("Lenalidomide status", "choice", DRUG_STATUSES, overridable=True),
+    "anti_cd38_status": FieldSpec("Anti-CD38 antibody status", "choice", DRUG_STATUSES, overridable=True),
     "anti_cd38_agent_last": FieldSpec(
-        "last anti-CD38 antibody", "choice", ("none", "daratumumab", "isatuximab")
+        "Anti-CD38 antibody given last",
+        "choice",
+        ("none", "daratumumab", "isatuximab"),
+        overridable=True,
+        words={"none": "none given"},
     ),
-    "bortezomib_status": FieldSpec("bortezomib status", "choice", PI_STATUSES),
-    "carfilzomib_status": FieldSpec("carfilzomib status", "choice", PI_STATUSES),
+    "bortezomib_status": FieldSpec("Bortezomib status", "choice", PI_STATUSES, overridable=True),
+    "carfilzomib_status": FieldSpec("Carfilzomib status", "choice", PI_STATUSES, overridable=True),
     "pi_sensitive": FieldSpec("PI-sensitive disease", "bool", derived=True),
-    "pomalidomide_status": FieldSpec("pomalidomide status", "choice", DRUG_STATUSES),
+    "pomalidomide_status": FieldSpec("Pomalidomide status", "choice", DRUG_STATUSES, overridable=True),
     # Upper bounds only catch typing errors; no real case comes near them.
-    "prior_lines": FieldSpec("number of prior lines", "int", minimum=1, maximum=30),
-    "prior_exposure": FieldSpec("drug classes received before", "classes", EXPOSURE_CLASSES),
-    "triple_class_exposed": FieldSpec("triple-class exposed", "bool", derived=True),
-    "triple_class_refractory": FieldSpec("triple-class refractory", "bool", derived=True),
-    "penta_refractory": FieldSpec("penta-refractory", "bool", derived=True),
+    "prior_lines": FieldSpec("Prior lines of therapy", "int", minimum=1, maximum=30, overridable=True),
+    "prior_exposure": FieldSpec("Drug classes received before", "classes", EXPOSURE_CLASSES),
+    "triple_class_exposed": FieldSpec("Triple-class exposed", "bool", derived=True, overridable=True),
+    "triple_class_refractory": FieldSpec("Triple-class refractory", "bool", derived=True, overridable=True),
+    "penta_refractory": FieldSpec("Penta-refractory", "bool", derived=True, overridable=True),
     "bcma_exposed": FieldSpec(
-        "prior BCMA-directed therapy", "choice", ("none", "adc", "car_t", "bispecific"), derived=True
+        "Prior BCMA-directed therapy",
+        "choice",
+        ("none", "adc", "car_t", "bispecific"),
+        derived=True,
+        overridable=True,
     ),
-    "gprc5d_exposed": FieldSpec("prior GPRC5D-directed therapy (talquetamab)", "bool", derived=True),
-    "t_11_14": FieldSpec("t(11;14)", "bool"),
-    "high_risk_cytogenetics": FieldSpec("high-risk cytogenetics", "bool"),
-    "frailty": FieldSpec("IMWG frailty", "choice", ("fit", "intermediate", "frail")),
-    "ecog": FieldSpec("ECOG performance status", "choice", (0, 1, 2, 3, 4)),
+    "gprc5d_exposed": FieldSpec(
+        "Prior GPRC5D-directed therapy (talquetamab)", "bool", derived=True, overridable=True
+    ),
+    "t_11_14": FieldSpec("t(11;14) by FISH", "bool"),
+    "high_risk_cytogenetics": FieldSpec("High-risk cytogenetics", "bool", overridable=True),
+    "frailty": FieldSpec(
+        "IMWG frailty",
+        "choice",
+        ("fit", "intermediate", "frail"),
+        words={
+            "fit": "fit (score 0)",
+            "intermediate": "intermediate fitness (score 1)",
+            "frail": "frail (score ≥ 2)",
+        },
+    ),
+    "ecog": FieldSpec(
+        "ECOG performance status",
+        "choice",
+        (0, 1, 2, 3, 4),
+        words={
+            0: "0 — fully active",
+            1: "1 — restricted in strenuous activity",
+            2: "2 — ambulatory, no work; up > 50% of waking hours",
+            3: "3 — limited self-care; in bed or chair > 50%",
+            4: "4 — completely disabled",
+        },
+    ),
     "cardiovascular_risk": FieldSpec(
-        "cardiovascular risk",
+        "Cardiovascular risk",
         "choice",
         (
             "none",
@@ -109,30 +156,45 @@ FIELD_SPECS: dict[str, FieldSpec] = {
             "other_cv_disease",
         ),
     ),
-    "peripheral_neuropathy_grade": FieldSpec("peripheral neuropathy grade", "choice", (0, 1, 2, 3, 4)),
-    "crcl_ml_min": FieldSpec("creatinine clearance (mL/min)", "number", minimum=0, maximum=250),
-    "on_dialysis": FieldSpec("on dialysis", "bool"),
-    "months_from_start_of_frontline_to_progression": FieldSpec(
-        "months from start of first line to progression", "number", minimum=0, maximum=600
+    "peripheral_neuropathy_grade": FieldSpec(
+        "Peripheral neuropathy grade (CTCAE)", "choice", (0, 1, 2, 3, 4), words=_GRADE_WORDS
     ),
-    "early_relapse": FieldSpec("early relapse (< 18 months from start of first line)", "bool", derived=True),
+    "crcl_ml_min": FieldSpec("Creatinine clearance (mL/min)", "number", minimum=0, maximum=250),
+    "on_dialysis": FieldSpec("On dialysis", "bool"),
+    "months_from_start_of_frontline_to_progression": FieldSpec(
+        "Months from start of first line to progression",
+        "number",
+        minimum=0,
+        maximum=600,
+        overridable=True,
+    ),
+    "early_relapse": FieldSpec("Early relapse (< 18 months from start of first line)", "bool", derived=True),
     "months_since_end_of_last_therapy": FieldSpec(
-        "months since the end of the last therapy", "number", minimum=0, maximum=600
+        "Months since the end of the last therapy", "number", minimum=0, maximum=600, overridable=True
     ),
     "relapse_kinetics": FieldSpec(
-        "relapse kinetics", "choice", ("slow_or_biochemical", "rapid_or_aggressive")
+        "Relapse kinetics",
+        "choice",
+        ("slow_or_biochemical", "rapid_or_aggressive"),
+        words={"slow_or_biochemical": "slow or biochemical", "rapid_or_aggressive": "rapid or aggressive"},
     ),
-    "car_t_eligible": FieldSpec("CAR-T eligibility", "bool"),
+    "car_t_eligible": FieldSpec("Eligible for CAR-T", "bool"),
     "prior_asct_remission_months": FieldSpec(
-        "remission after the first ASCT (months)", "number", minimum=0, maximum=600
+        "Remission after the first ASCT (months)", "number", minimum=0, maximum=600, overridable=True
     ),
-    "ocular_surface_disease": FieldSpec("ocular surface disease", "bool"),
-    "prefers_fewer_hospital_visits": FieldSpec("prefers fewer hospital visits", "bool"),
-    "country": FieldSpec("country", "choice", ("IT", "other")),
+    "ocular_surface_disease": FieldSpec("Ocular surface disease", "bool"),
+    "prefers_fewer_hospital_visits": FieldSpec("Prefers fewer hospital visits", "bool"),
+    "country": FieldSpec(
+        "Availability layer",
+        "choice",
+        ("IT", "other"),
+        words={"IT": "Italy (AIFA reimbursement)", "other": "other country"},
+    ),
 }
 
 VALUE_WORDS: dict[Any, str] = {
     "exposed_sensitive": "exposed and sensitive",
+    NOT_KNOWN: "not known",
     "adc": "an antibody-drug conjugate (belantamab)",
     "car_t": "CAR-T",
     "bispecific": "a bispecific antibody",
@@ -148,14 +210,26 @@ VALUE_WORDS: dict[Any, str] = {
 }
 
 
-def label(name: str) -> str:
-    """A fact's name in words ("lenalidomide status")."""
+def title(name: str) -> str:
+    """A fact's title ("Lenalidomide status")."""
     spec = FIELD_SPECS.get(name)
-    return spec.label if spec else name.replace("_", " ")
+    return spec.title if spec else name.replace("_", " ").capitalize()
+
+
+def label(name: str) -> str:
+    """A fact's name inside a sentence ("lenalidomide status", but "ECOG performance status")."""
+    words = title(name)
+    return words if words[:2].isupper() or not words[:1].isupper() else words[0].lower() + words[1:]
+
+
+def say(name: str, value: Any) -> str:
+    """A value of a fact in that fact's words."""
+    spec = FIELD_SPECS.get(name)
+    return spec.say(value) if spec else value_words(value)
 
 
 def value_words(value: Any) -> str:
-    """A fact's value in words ("exposed and sensitive", "yes")."""
+    """A value in words, whatever the fact ("exposed and sensitive", "yes")."""
     if value is True:
         return "yes"
     if value is False:

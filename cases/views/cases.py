@@ -13,9 +13,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from algorithm.engine.facts import title
 from algorithm.links import wizard_url
-from cases import charts, services
-from cases import derivation as F
+from cases import charts, derivation, services
 from cases.forms import CaseForm, DecisionStatusForm, OverrideForm, TherapyLineForm
 from cases.history import case_history, short
 from cases.models import Case, Decision, DecisionStatus, DeviationReason, FactOverride, TherapyLine
@@ -28,7 +28,7 @@ KEY_FACTS = [
 ]  # fmt: skip
 
 
-def key_facts(facts: dict[str, F.Fact]) -> list[F.Fact]:
+def key_facts(facts: dict[str, derivation.Fact]) -> list[derivation.Fact]:
     return [facts[key] for key in KEY_FACTS if key in facts]
 
 
@@ -68,8 +68,8 @@ def case_create(request: HtmxHttpRequest) -> HttpResponse:
 def _case_context(request: HtmxHttpRequest, case: Case) -> dict[str, Any]:
     lines = list(case.lines.all())
     data = services.case_data(case, lines=lines)
-    facts = F.derive(data)
-    engine = F.engine_facts(facts)
+    facts = derivation.derive(data)
+    engine = derivation.engine_facts(facts)
     user = request.user
     return {
         "case": case,
@@ -205,7 +205,7 @@ def override_set(request: HtmxHttpRequest, code: str) -> HttpResponse:
             defaults={"value": form.cleaned_data["parsed"], "reason": form.cleaned_data["reason"],
                       "created_by": request.user},
         )  # fmt: skip
-        messages.success(request, f"{F.FACT_LABELS.get(fact, fact)} overridden; the reason is recorded.")
+        messages.success(request, f"{title(fact)} overridden; the reason is recorded.")
         return done(request, case.get_absolute_url() + "#facts")
     context = _case_context(request, case)
     context["override_form"] = form
@@ -218,9 +218,7 @@ def override_clear(request: HtmxHttpRequest, code: str, fact: str) -> HttpRespon
     case = get_case(code)
     deleted, _ = FactOverride.objects.filter(case=case, fact=fact).delete()
     if deleted:
-        messages.success(
-            request, f"Override of {F.FACT_LABELS.get(fact, fact)} removed; the derived value applies."
-        )
+        messages.success(request, f"Override of {title(fact)} removed; the derived value applies.")
     return done(request, case.get_absolute_url() + "#facts")
 
 

@@ -17,15 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from algorithm.links import wizard_url
-from cases import derivation as F
+from algorithm.presenting import find_option
 from cases import services
 from cases.forms import OTHER_OPTION, AgendaItemForm, AttendeeForm, DecisionForm, MeetingForm
 from cases.models import AgendaItem, Decision, Meeting, Specialty, TherapyLine
 from cases.views.cases import key_facts
 from compare.links import compare_url
 from mmboard.http import HtmxHttpRequest, done, page_or_partial, vary_on_htmx
-
-CATEGORY_ORDER = ["preferred", "alternative", "consider", "future"]
 
 
 @require_GET
@@ -161,55 +159,30 @@ def agenda_move(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpResponse
     return redirect(meeting.get_absolute_url() + "#agenda")
 
 
-def _grouped_options(recommendation: dict[str, Any], labels, evidence) -> list[tuple[str, list[dict]]]:
-    groups: dict[str, list[dict]] = {}
-    for option in recommendation.get("options", []):
-        key = str(option.get("key"))
-        row = {**option, "label": labels.get(key, key), "evidence": evidence.get(key, [])}
-        groups.setdefault(str(option.get("category", "other")), []).append(row)
-    ordered = [c for c in CATEGORY_ORDER if c in groups] + [c for c in groups if c not in CATEGORY_ORDER]
-    return [(c, sorted(groups[c], key=lambda o: o.get("rank") or 0)) for c in ordered]
-
-
-def _walk_context(request: HtmxHttpRequest, meeting: Meeting, item: AgendaItem, form=None) -> dict[str, Any]:
+def _walk_context(
+    request: HtmxHttpRequest, meeting: Meeting, item: AgendaItem, options: services.CaseOptions, form=None
+) -> dict[str, Any]:
     case = item.case
-    data = services.case_data(case)
-    facts = F.derive(data)
-    engine = F.engine_facts(facts)
-    recommendation = services.recommend(engine)
-    labels = services.option_labels(recommendation)
-    evidence = services.evidence_for(recommendation)
-    keys = services.option_keys(recommendation)
-    choices = [(k, f"{labels.get(k, k)} ({o.get('category', '')})")
-               for k, o in ((str(o.get('key')), o) for o in recommendation.get("options", []))]  # fmt: skip
     agenda = list(meeting.agenda.all())
     index = next(i for i, x in enumerate(agenda) if x.pk == item.pk)
+    following = agenda[index + 1] if index + 1 < len(agenda) else None
     return {
         "meeting": meeting,
         "item": item,
         "case": case,
         "lines": list(case.lines.all()),
-        "facts": list(facts.values()),
-        "key_facts": key_facts(facts),
-        "recommendation": recommendation,
-        "options": _grouped_options(recommendation, labels, evidence),
-        "not_recommended": [
-            {**n, "label": labels.get(str(n.get("key")), n.get("key"))}
-            for n in recommendation.get("not_recommended", [])
-        ],  # fmt: skip
-        "compare_url": compare_url([k for k in keys if k in labels and labels[k] != k][:6]),
-        "wizard_url": wizard_url(engine),
+        "facts": list(options.facts.values()),
+        "key_facts": key_facts(options.facts),
+        "presented": options.presented,
+        "compare_url": compare_url(options.presented.get("compare_keys", [])[:6]),
+        "wizard_url": wizard_url(options.engine_facts),
         "decisions": [d for d in meeting.decisions.all() if d.case_id == case.pk],
-        "form": form or DecisionForm(options=choices),
+        "form": form or DecisionForm(options=options.choices),
         "can_decide": request.user.has_perm("cases.add_decision"),
         "previous": agenda[index - 1] if index > 0 else None,
-        "next": agenda[index + 1] if index + 1 < len(agenda) else None,
+        "next": following,
         "position": index + 1,
         "total": len(agenda),
-        "_facts": facts,
-        "_evidence": evidence,
-        "_choices": choices,
-        "_labels": labels,
     }
 
 
@@ -235,10 +208,11 @@ def meeting_case(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpRespons
         raise PermissionDenied
     meeting = get_meeting(pk)
     item = _agenda_item(meeting, item_pk)
+    options = services.options_for(item.case)
     return render(
         request,
         page_or_partial(request, "cases/meeting_case.html", "walk"),
-        _walk_context(request, meeting, item),
+        _walk_context(request, meeting, item, options),
     )
 
 
@@ -247,35 +221,32 @@ def meeting_case(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpRespons
 def decision_create(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpResponse:
     meeting = get_meeting(pk)
     item = _agenda_item(meeting, item_pk)
-    context = _walk_context(request, meeting, item)
-    form = DecisionForm(request.POST, options=context["_choices"])
+    options = services.options_for(item.case)
+    form = DecisionForm(request.POST, options=options.choices)
     if form.is_valid():
-        recommendation = context["recommendation"]
         key = form.cleaned_data["option"]
-        option = services.find_option(recommendation, key)
+        chosen = find_option(options.presented, key)
         decision = form.save(commit=False)
         decision.case = item.case
         decision.meeting = meeting
         decision.option_key = key
         decision.option_label = (
-            form.cleaned_data["other_label"].strip()
-            if key == OTHER_OPTION
-            else context["_labels"].get(key, key)
+            form.cleaned_data["other_label"].strip() if key == OTHER_OPTION else options.label(key)
         )
-        decision.category = (option or {}).get("category", "")
-        decision.algorithm_version = str(recommendation.get("algorithm_version", ""))[:80]
-        decision.snapshot = services.snapshot(
-            item.case, context["_facts"], recommendation, context["_evidence"]
-        )
+        decision.category = (chosen or {}).get("category", "")
+        decision.algorithm_version = str(options.recommendation.get("algorithm_version", ""))[:80]
+        decision.snapshot = services.snapshot(item.case, options)
         decision.recorded_by = request.user
         decision.save()
         messages.success(request, f"Decision recorded for {item.case.code}: {decision.option_label}.")
-        target = context["next"]
+        agenda = list(meeting.agenda.all())
+        later = agenda[[x.pk for x in agenda].index(item.pk) + 1 :]
+        target = later[0] if later else None
         url = (
             reverse("cases:meeting_case", args=[meeting.pk, target.pk])
             if target
             else meeting.get_absolute_url()
         )
         return done(request, url)
-    context["form"] = form
+    context = _walk_context(request, meeting, item, options, form=form)
     return render(request, page_or_partial(request, "cases/meeting_case.html", "decision-form"), context)

@@ -38,7 +38,7 @@ PAGE_QUERIES = {
     "case_detail": 14,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 8,  # meeting, attendees, agenda with cases, decisions
-    "meeting_case": 24,  # the recommendation compiles the rules (6)
+    "meeting_case": 31,  # the rules (6), the published document, the presenter (7, as the wizard)
     "minutes_pdf": 8,
     "api_recommendations": 12,  # version, revision, the rules (6)
 }

@@ -20,7 +20,7 @@ DOUBLE_REFRACTORY = {
 
 
 def _options(html: str) -> list[str]:
-    return re.findall(r'<article class="option-card[^"]*" id="option-([^"]+)"', html)
+    return re.findall(r'<details class="option-card[^"]*" id="option-([^"]+)"', html)
 
 
 def test_wizard_step1_full_page_has_every_history_field_with_unknown(board_client, knowledge_base):
@@ -119,7 +119,7 @@ def test_wizard_options_double_refractory(board_client, knowledge_base):
     assert 'href="/trials/BOSTON/"' in html
     assert "13.93 months" in html and "0.7</strong> (95% CI 0.53–0.93)" in html
     # cautions for this patient
-    assert "peripheral neuropathy grade is 2" in html
+    assert "peripheral neuropathy grade (CTCAE) is 2" in html
     # approvals by agency
     assert re.search(r'class="badge ema status-\w+"', html)
     assert re.search(r'class="badge aifa status-\w+"', html)

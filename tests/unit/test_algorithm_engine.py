@@ -511,7 +511,7 @@ def test_unknown_car_t_eligibility_makes_car_t_conditional(rules: Rules) -> None
     cilta = rec.option("CILTA-CEL")
     assert cilta is not None and cilta.conditional
     assert "car_t_eligible" in cilta.needs
-    assert "CAR-T eligibility" in cilta.needs_text
+    assert "eligible for CAR-T" in cilta.needs_text
 
 
 def test_car_t_offered_when_eligible_and_hidden_when_not(rules: Rules) -> None:
@@ -688,7 +688,7 @@ def test_condition_explains_itself() -> None:
     failed = condition.evaluate(CaseFacts(len_status="naive", prior_lines=2))
 
     assert held.value is True
-    assert held.held == ("lenalidomide status is refractory", "number of prior lines is 2 (between 1 and 3)")
+    assert held.held == ("lenalidomide status is refractory", "prior lines of therapy is 2 (between 1 and 3)")
     assert unknown.value is None and unknown.needs == ("prior_lines",)
     assert failed.value is False and "needs: lenalidomide status is refractory" in failed.failed[0]
 

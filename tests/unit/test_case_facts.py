@@ -4,16 +4,17 @@ from datetime import date
 
 import pytest
 
-from cases import derivation as F
+from algorithm.engine.facts import FIELD_SPECS
+from cases import derivation
 
-LEN = F.Drug("LENALIDOMIDE", "lenalidomide", "imid")
-POM = F.Drug("POMALIDOMIDE", "pomalidomide", "imid")
-BTZ = F.Drug("BORTEZOMIB", "bortezomib", "proteasome_inhibitor")
-CFZ = F.Drug("CARFILZOMIB", "carfilzomib", "proteasome_inhibitor")
-DARA = F.Drug("DARATUMUMAB", "daratumumab", "anti_cd38")
-ISA = F.Drug("ISATUXIMAB", "isatuximab", "anti_cd38")
-DEX = F.Drug("DEXAMETHASONE", "dexamethasone", "corticosteroid")
-TEC = F.Drug("TECLISTAMAB", "teclistamab", "bcma_bispecific")
+LEN = derivation.Drug("LENALIDOMIDE", "lenalidomide", "imid")
+POM = derivation.Drug("POMALIDOMIDE", "pomalidomide", "imid")
+BTZ = derivation.Drug("BORTEZOMIB", "bortezomib", "proteasome_inhibitor")
+CFZ = derivation.Drug("CARFILZOMIB", "carfilzomib", "proteasome_inhibitor")
+DARA = derivation.Drug("DARATUMUMAB", "daratumumab", "anti_cd38")
+ISA = derivation.Drug("ISATUXIMAB", "isatuximab", "anti_cd38")
+DEX = derivation.Drug("DEXAMETHASONE", "dexamethasone", "corticosteroid")
+TEC = derivation.Drug("TECLISTAMAB", "teclistamab", "bcma_bispecific")
 
 
 def m(text: str) -> date:
@@ -22,7 +23,7 @@ def m(text: str) -> date:
 
 
 def line(number, drugs, start, outcome, end=None, progression=None, **kw):
-    return F.Line(
+    return derivation.Line(
         number=number,
         label=kw.pop("label", "/".join(d.key[:3] for d in drugs)),
         drugs=tuple(drugs),
@@ -42,7 +43,9 @@ VRD_ASCT_R_PROGRESSING_ON_10MG = line(
 
 
 def derive(*lines, **case):
-    return F.derive(F.CaseData(lines=tuple(lines), as_of=case.pop("as_of", m("2025-04")), **case))
+    return derivation.derive(
+        derivation.CaseData(lines=tuple(lines), as_of=case.pop("as_of", m("2025-04")), **case)
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,7 +192,7 @@ def test_derive_case_factors_and_unknowns():
     assert facts["frailty"].value == "frail"
     assert "car_t_eligible" not in facts
     assert "crcl_ml_min" not in facts
-    engine = F.engine_facts(facts)
+    engine = derivation.engine_facts(facts)
     assert "early_relapse" not in engine
     assert engine["ecog"] == 2
 
@@ -198,7 +201,9 @@ def test_derive_override_wins_and_keeps_the_derived_value_in_its_reason():
     facts = derive(
         VRD_ASCT_R_PROGRESSING_ON_10MG,
         overrides={
-            "len_status": F.Override("exposed_sensitive", "dose reduced to 5 mg for cytopenia", "editor")
+            "len_status": derivation.Override(
+                "exposed_sensitive", "dose reduced to 5 mg for cytopenia", "editor"
+            )
         },
     )
     fact = facts["len_status"]
@@ -217,23 +222,50 @@ def test_derive_override_wins_and_keeps_the_derived_value_in_its_reason():
     ],
 )
 def test_parse_override_valid(key, raw, expected):
-    assert F.parse_override(key, raw) == expected
+    assert derivation.parse_override(key, raw) == expected
 
 
 @pytest.mark.parametrize(("key", "raw"), [("len_status", "very"), ("prior_lines", "two"), ("frailty", "fit")])
 def test_parse_override_invalid_raises_value_error(key, raw):
     with pytest.raises(ValueError):
-        F.parse_override(key, raw)
+        derivation.parse_override(key, raw)
 
 
-def test_value_label_does_not_confuse_numbers_with_booleans():
-    assert F.value_label(1) == "1"
-    assert F.value_label(0) == "0"
-    assert F.value_label(True) == "yes"
+def test_value_words_do_not_confuse_numbers_with_booleans():
+    assert derivation.Fact("prior_lines", 1, "").value_label == "1"
+    assert derivation.Fact("peripheral_neuropathy_grade", 0, "").value_label == "0 — none"
+    assert derivation.Fact("car_t_eligible", True, "").value_label == "yes"
+
+
+def test_every_fact_a_case_derives_is_a_known_fact_with_a_title():
+    facts = derive(
+        VRD_ASCT_R_PROGRESSING_ON_10MG,
+        line(2, [DARA, POM, DEX], "2025-05", "completed", end="2025-11"),
+        line(3, [TEC], "2026-01", "ongoing"),
+        t_11_14="present",
+        fish_high_risk={"del(17p)": "absent"},
+        frailty="fit",
+        ecog=1,
+        cardiovascular_risk="none",
+        peripheral_neuropathy_grade=1,
+        crcl_ml_min=60,
+        car_t_eligible="yes",
+        ocular_surface_disease="no",
+        prefers_fewer_hospital_visits="no",
+    )
+
+    unknown = sorted(set(facts) - set(FIELD_SPECS))
+    assert not unknown, f"facts derived from a case but not in the engine's fact specs: {unknown}"
+    assert all(fact.label == FIELD_SPECS[key].title for key, fact in facts.items())
+
+
+def test_overridable_facts_are_the_ones_the_specs_mark():
+    assert "len_status" in derivation.OVERRIDABLE
+    assert "frailty" not in derivation.OVERRIDABLE  # recorded on the case, not derived
 
 
 def test_facts_module_is_pure():
-    with open(F.__file__, encoding="utf-8") as handle:
+    with open(derivation.__file__, encoding="utf-8") as handle:
         source = handle.read()
     assert "import django" not in source
     assert "from django" not in source

@@ -16,7 +16,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from cases import derivation as F
 from cases import services
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
 from regimens.models import Drug, Regimen
@@ -587,20 +586,14 @@ class Command(BaseCommand):
             case = item.case
             if Decision.objects.filter(meeting=meeting, case=case).exists():
                 continue
-            facts = F.derive(services.case_data(case))
-            recommendation = services.recommend(F.engine_facts(facts))
-            evidence = services.evidence_for(recommendation)
-            labels = services.option_labels(recommendation)
-            options = recommendation.get("options", [])
-            chosen = next(
-                (o for o in options if o.get("category") == "preferred"), options[0] if options else None
-            )
-            key = str(chosen["key"]) if chosen else "CLINICAL-TRIAL"
+            options = services.options_for(case)
+            chosen = options.first_listed()
+            key = chosen["key"] if chosen else "CLINICAL-TRIAL"
             Decision.objects.create(
                 case=case,
                 meeting=meeting,
                 option_key=key,
-                option_label=labels.get(key, key) if chosen else "Clinical trial screening",
+                option_label=chosen["label"] if chosen else "Clinical trial screening",
                 category=(chosen or {}).get("category", ""),
                 rationale=(
                     "Synthetic demo decision: the board chose the first option listed"
@@ -609,8 +602,8 @@ class Command(BaseCommand):
                 dissent="" if created % 2 else "Pharmacy asked to confirm reimbursement before starting.",
                 patient_preference="Prefers an outpatient regimen.",
                 follow_up=timezone.localdate() + timedelta(weeks=4),
-                algorithm_version=str(recommendation.get("algorithm_version", ""))[:80],
-                snapshot=services.snapshot(case, facts, recommendation, evidence),
+                algorithm_version=str(options.recommendation.get("algorithm_version", ""))[:80],
+                snapshot=services.snapshot(case, options),
                 recorded_by=user,
             )
             created += 1
