@@ -1,13 +1,11 @@
 from datetime import timedelta
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
@@ -21,11 +19,6 @@ FOLLOW_UP_HORIZON = timedelta(days=14)  # planned decisions whose follow-up fall
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
-
-
-@method_decorator(login_not_required, name="dispatch")
-class LoginView(auth_views.LoginView):
-    redirect_authenticated_user = True
 
 
 @login_not_required

@@ -2,8 +2,8 @@
 
 `api` is the project's one NinjaAPI instance; other apps add their operations
 to it (e.g. `POST /api/v1/recommendations`). Authentication is ninja's: the
-Django session today (`django_auth`); a token scheme is added by appending
-it to `API_AUTH`. An anonymous request gets 401 JSON, not the login redirect
+Django session (`django_auth`), then an API token sent as `Authorization:
+Bearer` (accounts/tokens.py; its permissions are those of its scopes). An anonymous request gets 401 JSON, not the login redirect
 of LoginRequiredMiddleware, and a user without the role's view permission
 gets 403.
 """
@@ -19,12 +19,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthorizationError
 from ninja.security import django_auth
 
+from accounts.tokens import ApiTokenAuth
 from regimens.models import Regimen, Trial
 from regimens.schemas import RegimenOut, TrialOut, TrialSummaryOut
 
 # Tried in order; the first that returns a user wins. Each returns a user, so
 # permission checks read `request.auth.has_perm(...)` whatever the scheme.
-API_AUTH: list[Callable[[HttpRequest], Any]] = [django_auth]
+API_AUTH: list[Callable[[HttpRequest], Any]] = [django_auth, ApiTokenAuth()]
 
 
 class BoardAPI(NinjaAPI):
