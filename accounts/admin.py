@@ -64,7 +64,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(
-            request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count}
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count},
         )
 
 

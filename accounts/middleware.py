@@ -48,7 +48,13 @@ class TwoFactorSetupMiddleware:
     """After a password sign-in of an account that must use two-factor and has none,
     every page leads to setting up an authenticator app (signing out stays possible)."""
 
-    ALLOWED_URL_NAMES = ("mfa_activate_totp", "mfa_index", "logout", "account_logout", "account_reauthenticate")
+    ALLOWED_URL_NAMES = (
+        "mfa_activate_totp",
+        "mfa_index",
+        "logout",
+        "account_logout",
+        "account_reauthenticate",
+    )
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
