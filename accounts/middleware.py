@@ -7,6 +7,7 @@ the authentication middleware has loaded already.
 import time
 from collections.abc import Callable
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -63,6 +64,9 @@ class TwoFactorSetupMiddleware:
         if request.session.get(SETUP_REQUIRED_SESSION_KEY) and request.path not in {
             reverse(name) for name in self.ALLOWED_URL_NAMES
         }:
+            if Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP).exists():
+                del request.session[SETUP_REQUIRED_SESSION_KEY]  # set up now: the session is free
+                return self.get_response(request)
             messages.warning(
                 request, _("Your account needs two-factor authentication: set up an authenticator app first.")
             )

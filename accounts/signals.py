@@ -5,7 +5,6 @@ import time
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.account.signals import user_logged_in as allauth_user_logged_in
 from allauth.mfa import signals as mfa_signals
-from allauth.mfa.models import Authenticator
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -34,12 +33,6 @@ def session_signed_in(sender, request, user, **kwargs):
 def roles_from_provider(sender, request, user, sociallogin=None, **kwargs):
     if sociallogin is not None:
         sso.sync_roles(user, sso.idp_groups(sso.claims(sociallogin)))
-
-
-@receiver(mfa_signals.authenticator_added, dispatch_uid="accounts_second_factor_set_up")
-def second_factor_set_up(sender, request, user, authenticator, **kwargs):
-    if authenticator.type == Authenticator.Type.TOTP:
-        request.session.pop(SETUP_REQUIRED_SESSION_KEY, None)
 
 
 @receiver(mfa_signals.authentication_failed, dispatch_uid="accounts_wrong_code_throttled")
