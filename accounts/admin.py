@@ -39,7 +39,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("scopes"))
     def scope_list(self, token: ApiToken) -> str:
-        return ", ".join(Scope(scope).label for scope in token.scopes if scope in Scope.values)
+        return ", ".join(str(Scope(scope).label) for scope in token.scopes if scope in Scope.values)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # revoke instead: the access log names the token

@@ -21,13 +21,17 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def dispatch(self, request, *args, **kwargs):
-        # The admin sends a signed-in user without staff status here: say no instead of looping.
+        # The admin sends a signed-in user without staff status here: say so instead of looping.
+        # Refused (403) when they came from an admin page; the admin's log-in page itself is a 200.
+        admin = reverse("admin:index")
         if (
-            request.user.is_authenticated
+            request.method == "GET"
+            and request.user.is_authenticated
             and not request.user.is_staff
-            and self.get_redirect_url().startswith(reverse("admin:index"))
+            and (request.path.startswith(admin) or self.get_redirect_url().startswith(admin))
         ):
-            raise PermissionDenied
+            context = self.get_context_data(not_authorized=True)
+            return self.render_to_response(context, status=403 if self.get_redirect_url() else 200)
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):

@@ -19,7 +19,7 @@ class AccessRecordAdmin(admin.ModelAdmin):
     list_display = ("at", "username", "kind", "case_code", "meeting_id", "ip_address", "path")
     list_filter = ("kind", "at")
     search_fields = ("=case_code", "=username", "api_token")
-    search_help_text = _("A case code (e.g. MM-DEMO-004) or a username, exactly.")
+    search_help_text = _("A case code or a username, exactly as written.")
     date_hierarchy = "at"
     ordering = ("-at", "-pk")
     actions = ["export_csv"]
