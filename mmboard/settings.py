@@ -6,6 +6,7 @@ Production needs SECRET_KEY, ALLOWED_HOSTS and usually DATABASE_URL.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,14 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def oidc_origin(url: str) -> str:
+    """scheme://host[:port] of the provider's URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ImproperlyConfigured(f"OIDC_SERVER_URL must be an http(s) URL, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env_bool("DEBUG")
@@ -256,6 +265,10 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+if OIDC_SERVER_URL:
+    # The "Sign in with ..." button posts here, and the answer redirects to the provider:
+    # browsers hold that redirect to form-action too.
+    SECURE_CSP["form-action"].append(oidc_origin(OIDC_SERVER_URL))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
+from mmboard.settings import oidc_origin
+
 ROOT = Path(__file__).resolve().parents[1]
 HOSPITAL_PASSWORD = "hospital-password-1"
 CLIENT_ID = "mmboard-test"
@@ -132,6 +134,10 @@ def sso(settings, identity_provider):
     settings.OIDC_SERVER_URL = identity_provider.url
     settings.OIDC_ROLE_MAP = ROLE_MAP
     settings.OIDC_GROUPS_CLAIM = "groups"
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], oidc_origin(identity_provider.url)],
+    }
     settings.SOCIALACCOUNT_PROVIDERS = {
         "openid_connect": {
             "OAUTH_PKCE_ENABLED": True,

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import include, path, re_path
 from oidc_provider.views import AuthorizeView
 
@@ -16,7 +16,12 @@ def authorize_with_pkce_only(request: HttpRequest, *args, **kwargs):
     return authorize(request, *args, **kwargs)
 
 
+def no_icon(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=204)  # browsers ask; a 404 would be a console error in the browser tests
+
+
 urlpatterns = [
+    path("favicon.ico", no_icon),
     path("login/", auth_views.LoginView.as_view(template_name="idp/login.html"), name="login"),
     re_path(r"^openid/authorize/?$", authorize_with_pkce_only),
     path("openid/", include("oidc_provider.urls", namespace="oidc_provider")),
