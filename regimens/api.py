@@ -3,9 +3,10 @@
 `api` is the project's one NinjaAPI instance; other apps add their operations
 to it (e.g. `POST /api/v1/recommendations`). Authentication is ninja's: the
 Django session (`django_auth`), then an API token sent as `Authorization:
-Bearer` (accounts/tokens.py; its permissions are those of its scopes). An anonymous request gets 401 JSON, not the login redirect
-of LoginRequiredMiddleware, and a user without the role's view permission
-gets 403.
+Bearer` (accounts/tokens.py; its permissions are those of its scopes). An
+anonymous request gets 401 JSON, not the login redirect of
+LoginRequiredMiddleware, and a user without the role's view permission (or a
+token without the scope) gets 403.
 """
 
 from collections.abc import Callable
