@@ -5,6 +5,7 @@ import re
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
@@ -75,3 +76,29 @@ def test_local_staff_wrong_totp_code_is_refused_then_throttled(page, live_server
 
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+
+def _serious(page) -> list[str]:
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def test_sign_in_pages_have_no_serious_accessibility_violation(
+    page, live_server, sso, curator, staff_secret, django_user_model, console_errors
+):
+    found = {}
+    page.goto(f"{live_server.url}/accounts/login/")  # with the hospital's button
+    found["login"] = _serious(page)
+    _password(page, live_server, curator)
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+    found["totp"] = _serious(page)
+
+    # A staff account without an authenticator is taken to set one up.
+    newcomer = django_user_model.objects.create_user("newcomer", password=PASSWORD, is_staff=True)
+    page.context.clear_cookies()
+    _password(page, live_server, newcomer)
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/totp/activate/")
+    expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
+    found["set-up"] = _serious(page)
+
+    assert found == {"login": [], "totp": [], "set-up": []}
