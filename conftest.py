@@ -23,6 +23,9 @@ django.setup()
 
 import pytest  # noqa: E402
 
+# The test OpenID Connect provider's fixtures (identity_provider, sso), for integration and browser tests.
+pytest_plugins = ["tests.sso"]
+
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):

@@ -6,6 +6,7 @@ Production needs SECRET_KEY, ALLOWED_HOSTS and usually DATABASE_URL.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def oidc_origin(url: str) -> str:
+    """scheme://host[:port] of the provider's URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ImproperlyConfigured(f"OIDC_SERVER_URL must be an http(s) URL, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
@@ -66,10 +75,19 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs page (Swagger UI) from static files, not a CDN
     "simple_history",
     "axes",
+    # Sign-in: local accounts with two-factor, and single sign-on over OpenID Connect
+    # (docs/adr/0003-sign-in.md).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "regimens",
     "algorithm",
     "compare",
     "cases",
+    "accounts",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +103,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # After messages (they add one); neither queries the database on an ordinary page.
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.TwoFactorSetupMiddleware",
+    "audit.middleware.AccessLogMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -138,6 +161,67 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in (accounts/, README "Signing in"). The local log-in form: "all" accounts,
+# "staff" accounts only (administrators, when everyone else signs in through the
+# hospital), or "off".
+LOCAL_LOGIN = env("LOCAL_LOGIN", "all")
+if LOCAL_LOGIN not in {"all", "staff", "off"}:
+    raise ImproperlyConfigured(f"LOCAL_LOGIN must be all, staff or off, not {LOCAL_LOGIN!r}")
+# Two-factor authentication is required of staff and curators, and of every local
+# account when REQUIRE_2FA is on (single sign-on leaves it to the hospital).
+REQUIRE_2FA = env_bool("REQUIRE_2FA")
+# A session ends after this many minutes without a request.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_COOKIE_AGE = (SESSION_IDLE_MINUTES + 1) * 60
+
+# Single sign-on with the hospital's OpenID Connect provider (Keycloak, Entra ID, ...):
+# on when OIDC_SERVER_URL is set. OIDC_ROLE_MAP maps the provider's groups to roles:
+# "idp-group=Board member,other-group=Curator".
+OIDC_SERVER_URL = env("OIDC_SERVER_URL")
+OIDC_PROVIDER_ID = "hospital"  # callback: /accounts/oidc/hospital/login/callback/
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_MAP: dict[str, str] = {}
+for _pair in env_list("OIDC_ROLE_MAP"):
+    _group, _, _role = _pair.rpartition("=")
+    if not _group or not _role:
+        raise ImproperlyConfigured(f"OIDC_ROLE_MAP entries look like group=Role, not {_pair!r}")
+    OIDC_ROLE_MAP[_group.strip()] = _role.strip()
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": env("OIDC_PROVIDER_NAME", "the hospital"),
+                "client_id": env("OIDC_CLIENT_ID"),
+                "secret": env("OIDC_CLIENT_SECRET"),
+                "settings": {
+                    "server_url": OIDC_SERVER_URL,
+                    "scope": env("OIDC_SCOPES", "openid profile email").split(),
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ]
+        if OIDC_SERVER_URL
+        else [],
+    }
+}
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True  # the first sign-in creates the user
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join a local account by its e-mail
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"  # no self sign-up
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_EMAIL_VERIFICATION = "none"  # accounts need no e-mail; no mail is sent
+ACCOUNT_RATE_LIMITS = False  # django-axes is the one throttle (passwords and codes)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "mmboard"
+MFA_ALLOW_UNVERIFIED_EMAIL = True  # local accounts have no e-mail address
+MFA_FORMS = {  # wrong codes are throttled by django-axes like wrong passwords
+    "authenticate": "accounts.mfa.AuthenticateForm",
+    "reauthenticate": "accounts.mfa.ReauthenticateForm",
+}
+
 # Login throttling: after AXES_FAILURE_LIMIT failures the username+IP pair is
 # locked out for AXES_COOLOFF_MINUTES.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
@@ -183,6 +267,10 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+if OIDC_SERVER_URL:
+    # The "Sign in with ..." button posts here, and the answer redirects to the provider:
+    # browsers hold that redirect to form-action too.
+    SECURE_CSP["form-action"].append(oidc_origin(OIDC_SERVER_URL))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import LoginView
 from algorithm.api import router as recommendations_router
 from mmboard import views
 from regimens.api import api
@@ -14,8 +14,9 @@ urlpatterns = [
     path("health", views.health, name="health"),
     # Browsers ask for /favicon.ico on pages without an icon link (admin, PDFs).
     path("favicon.ico", views.favicon),
-    path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    # The admin signs in through the same page (and so the same second factor).
+    path("admin/login/", LoginView.as_view()),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("algorithm.urls")),

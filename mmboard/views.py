@@ -1,13 +1,11 @@
 from datetime import timedelta
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -17,11 +15,6 @@ from regimens.models import Regimen, Result, Source, Trial
 
 HOME_LIST_LENGTH = 5
 FOLLOW_UP_HORIZON = timedelta(days=14)  # planned decisions whose follow-up falls within two weeks
-
-
-@method_decorator(login_not_required, name="dispatch")
-class LoginView(auth_views.LoginView):
-    redirect_authenticated_user = True
 
 
 @login_not_required

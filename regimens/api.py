@@ -1,11 +1,12 @@
 """The JSON API at /api/v1/: read-only regimens and trials, each figure with its source.
 
 `api` is the project's one NinjaAPI instance; mmboard/urls.py mounts the other
-apps' routers on it (e.g. `POST /api/v1/recommendations` from algorithm/api.py). Authentication is ninja's: the
-Django session today (`django_auth`); a token scheme is added by appending
-it to `API_AUTH`. An anonymous request gets 401 JSON, not the login redirect
-of LoginRequiredMiddleware, and a user without the role's view permission
-gets 403.
+apps' routers on it (e.g. `POST /api/v1/recommendations` from algorithm/api.py).
+Authentication is ninja's: the Django session (`django_auth`), then an API token
+sent as `Authorization: Bearer` (accounts/tokens.py; its permissions are those of
+its scopes). An anonymous request gets 401 JSON, not the login redirect of
+LoginRequiredMiddleware, and a user without the role's view permission (or a
+token without the scope) gets 403.
 """
 
 from collections.abc import Callable
@@ -19,12 +20,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthorizationError
 from ninja.security import django_auth
 
+from accounts.tokens import ApiTokenAuth
 from regimens.models import Regimen, Trial
 from regimens.schemas import RegimenOut, TrialOut, TrialSummaryOut
 
 # Tried in order; the first that returns a user wins. Each returns a user, so
 # permission checks read `request.auth.has_perm(...)` whatever the scheme.
-API_AUTH: list[Callable[[HttpRequest], Any]] = [django_auth]
+API_AUTH: list[Callable[[HttpRequest], Any]] = [django_auth, ApiTokenAuth()]
 
 
 class BoardAPI(NinjaAPI):

@@ -35,11 +35,12 @@ PAGE_QUERIES = {
     # regimens, approvals, actions, trials, arms, results, sources
     "wizard_options": 21,
     "case_list": 6,  # count, cases of the page with their number of lines
-    "case_detail": 14,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
+    # Pages of patient data also write their access record (audit/): + 1.
+    "case_detail": 15,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
-    "meeting_detail": 8,  # meeting, attendees, agenda with cases, decisions
-    "meeting_case": 31,  # the rules (6), the published document, the presenter (7, as the wizard)
-    "minutes_pdf": 8,
+    "meeting_detail": 9,  # meeting, attendees, agenda with cases, decisions; the access record
+    "meeting_case": 33,  # the rules (6), the published document, the presenter (7); the record + its case code
+    "minutes_pdf": 9,
     "api_recommendations": 12,  # version, revision, the rules (6)
 }
 

@@ -124,6 +124,10 @@ def _every_url(resolver=None, prefix=""):
 
 # The admin has its own log-in page (and a log-out that only ends a session).
 PUBLIC = {"/accounts/login/", "/admin/login/", "/health", "/favicon.ico"}
+# What someone not yet signed in sees on the way: a disabled account, single sign-on messages.
+PUBLIC_SIGN_IN = {"/accounts/inactive/", "/accounts/sso/cancelled/", "/accounts/sso/error/"}
+# Single sign-on's start and return: public, and 404 for a provider that is not configured.
+SSO_ENDPOINTS = {"/accounts/oidc/X/login/", "/accounts/oidc/X/login/callback/"}
 
 
 @pytest.mark.django_db
@@ -135,6 +139,10 @@ def test_every_url_but_the_login_pages_health_and_favicon_needs_a_login(client):
         response = client.get(url)
         if url in PUBLIC:
             assert response.status_code in (200, 301), url
+        elif url in PUBLIC_SIGN_IN:
+            assert response.status_code in (200, 401), url  # the SSO error page answers 401
+        elif url in SSO_ENDPOINTS:
+            assert response.status_code == 404, url
         elif url.startswith("/api/"):
             assert response.status_code in (401, 404, 405), url  # JSON, never a redirect to a form
         else:
