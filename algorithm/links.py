@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from algorithm.engine.facts import FIELD_SPECS
+from algorithm.engine.facts import FIELD_SPECS, NOT_KNOWN
 
 
 def facts_query(facts: Mapping[str, Any], **extra: Any) -> list[tuple[str, str]]:
@@ -14,7 +14,7 @@ def facts_query(facts: Mapping[str, Any], **extra: Any) -> list[tuple[str, str]]
     pairs = [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
     for name in FIELD_SPECS:
         value = facts.get(name)
-        if value is None:
+        if value is None or value == NOT_KNOWN:  # the wizard reads "not known" as absent
             continue
         if isinstance(value, list | tuple | set | frozenset):
             pairs.extend((name, str(v)) for v in sorted(value))

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from algorithm import services as algorithm_services
-from algorithm.presenting import labels, option_choices, present
+from algorithm.presenting import labels, option_choices, present, without_future
 from algorithm.services import published_document
 from cases import derivation
 from cases.models import Case, FishResult, TherapyLine
@@ -137,7 +137,8 @@ class CaseOptions:
     facts: dict[str, derivation.Fact]
     engine_facts: dict[str, Any]
     recommendation: dict[str, Any]
-    presented: dict[str, Any]
+    presented: dict[str, Any]  # as the wizard shows it by default: "future" options left out
+    hidden_future: int = 0
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -159,7 +160,8 @@ def options_for(case: Case) -> CaseOptions:
     engine = derivation.engine_facts(facts)
     recommendation = recommend(engine)
     found = published_document()
-    return CaseOptions(facts, engine, recommendation, present(recommendation, found[1] if found else {}))
+    presented, hidden_future = without_future(present(recommendation, found[1] if found else {}))
+    return CaseOptions(facts, engine, recommendation, presented, hidden_future)
 
 
 def snapshot(case: Case, options: CaseOptions) -> dict[str, Any]:

@@ -174,6 +174,7 @@ def _walk_context(
         "facts": list(options.facts.values()),
         "key_facts": key_facts(options.facts),
         "presented": options.presented,
+        "hidden_future": options.hidden_future,
         "compare_url": compare_url(options.presented.get("compare_keys", [])[:6]),
         "wizard_url": wizard_url(options.engine_facts),
         "decisions": [d for d in meeting.decisions.all() if d.case_id == case.pk],

@@ -1,5 +1,6 @@
 """Meetings: agenda, walk-through, decisions with frozen snapshots, minutes (page and PDF), demo data."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -280,3 +281,35 @@ def test_walk_and_decision_with_the_real_algorithm(board_client, knowledge_base)
     Result.objects.filter(trial__key="BOSTON", endpoint="pfs_median").update(value=99.0, ci_high=None)
     decision.refresh_from_db()
     assert _shown(decision.snapshot, "SVD") == shown
+
+
+FIGURES = re.compile(r'<span class="key-figure">(.*?)</span>|<ul class="figures">(.*?)</ul>', re.S)
+
+
+def test_walk_shows_no_figure_the_wizard_does_not_show_for_the_same_facts(board_client, knowledge_base):
+    call_command("load_demo", verbosity=0)
+    for meeting in Meeting.objects.all():
+        for item in meeting.agenda.select_related("case"):
+            walk = board_client.get(
+                reverse("cases:meeting_case", args=[meeting.pk, item.pk])
+            ).content.decode()
+            wizard_link = re.search(r'href="(/algorithm/\?[^"]+)">Open in the algorithm', walk).group(1)
+            response = board_client.get(wizard_link.replace("&amp;", "&"))
+            assert response.status_code == 200  # the canonical URL: no redirect
+            wizard = response.content.decode()
+            shown = [a or b for a, b in FIGURES.findall(walk)]
+            assert shown or "No matching setting" in walk, item.case.code
+            for figure in shown:
+                assert figure in wizard, (item.case.code, figure)
+
+
+def test_run_the_algorithm_from_a_case_answers_the_options_directly(board_client, knowledge_base):
+    call_command("load_demo", verbosity=0)
+    case = Case.objects.get(code="MM-DEMO-003")
+    page = board_client.get(case.get_absolute_url()).content.decode()
+    link = re.search(r'<a class="button" href="([^"]+)">Run the algorithm</a>', page).group(1)
+
+    response = board_client.get(link.replace("&amp;", "&"))
+
+    assert response.status_code == 200
+    assert "Step 3: Options for the board to weigh" in response.content.decode()
