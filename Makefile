@@ -39,6 +39,7 @@ fmt: venv
 
 test: venv
 	bin/ensure-chromium
+	bin/ensure-vnu
 	$(MAKE) --no-print-directory lint
 	ENV_FILE= SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
@@ -51,4 +52,4 @@ bench: venv
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles bench/.data
+	rm -rf $(VENV) .tools db.sqlite3 staticfiles bench/.data
