@@ -681,10 +681,6 @@ class AlgorithmVersion(KnowledgeBaseModel):
                     )
         super().save(*args, **kwargs)
 
-    @property
-    def is_editable(self) -> bool:
-        return self.status == AlgorithmStatus.DRAFT
-
     def to_rules_dict(self) -> dict:
         """The algorithm in the structure of the algorithm file, as the engine reads it."""
         data = dict(self.document)
