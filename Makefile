@@ -3,8 +3,6 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-# A local development environment, stated explicitly (production sets its own).
-DEV_ENV := DEBUG=true ALLOWED_HOSTS=127.0.0.1,localhost
 
 .PHONY: run setup test lint fmt venv clean bench
 
@@ -17,14 +15,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-setup: venv
-	$(DEV_ENV) $(PY) manage.py migrate --noinput
-	$(DEV_ENV) $(PY) manage.py load_evidence
-	$(DEV_ENV) $(PY) manage.py load_demo
-	$(DEV_ENV) $(PY) manage.py ensure_local_admin
+# The local development environment (DEBUG on, a generated SECRET_KEY), written only
+# when missing and git-ignored; settings read it, the environment wins over it.
+.env:
+	bin/ensure-env $@
+
+setup: venv .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_evidence
+	$(PY) manage.py load_demo
+	$(PY) manage.py ensure_local_admin --url http://127.0.0.1:$(PORT)/
 
 run: setup
-	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -36,7 +39,9 @@ fmt: venv
 
 test: venv
 	bin/ensure-chromium
+	bin/ensure-vnu
 	$(MAKE) --no-print-directory lint
+	ENV_FILE= SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
 # Page times, query counts and throughput at 100 and 10,000 synthetic cases (bench/README.md).
@@ -47,4 +52,4 @@ bench: venv
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles bench/.data
+	rm -rf $(VENV) .tools db.sqlite3 staticfiles bench/.data

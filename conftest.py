@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmboard.settings")
+# Never a developer's local .env (make setup writes one): tests and the processes they start
+# see only this environment.
+os.environ["ENV_FILE"] = ""
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")

@@ -186,7 +186,7 @@ def build_trials(count: int, regimens: int | None = None) -> list[Trial]:
                     )
                 )  # fmt: skip
     Result.objects.bulk_create(results, batch_size=BATCH)
-    KnowledgeBaseRevision.bump()  # bulk_create sends no signals; caches must see the new rows
+    KnowledgeBaseRevision.bump()  # the many-to-many tables above were written past their signals
     return trials
 
 

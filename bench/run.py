@@ -73,6 +73,7 @@ def bench_env(cases: int) -> dict[str, str]:
     }
     env.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
+        ENV_FILE="",  # never a developer's local .env
         DATABASE_URL=f"sqlite:///{DATA / f'bench-{cases}.sqlite3'}",
         DEBUG="false",
         SECRET_KEY="bench-only-secret-key-not-used-anywhere-else-0123456789",

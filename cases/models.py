@@ -218,13 +218,6 @@ class LineOutcome(models.TextChoices):
     """Still receiving it."""
 
 
-PROGRESSION_OUTCOMES = {
-    LineOutcome.PROGRESSION_ON_THERAPY,
-    LineOutcome.PROGRESSION_WITHIN_60_DAYS,
-    LineOutcome.PROGRESSION_LATER,
-}
-
-
 class TherapyLineQuerySet(models.QuerySet):
     def for_facts(self):
         """Lines with everything `cases.derivation` needs: regimen components and their drugs."""

@@ -13,7 +13,10 @@ Honesty rules the figures follow:
 - response depth is stacked only when ORR, ≥VGPR and/or ≥CR were reported for
   the same arm, population and analysis (the segments are derived by
   subtraction from the cumulative figures); otherwise ORR stands alone;
-- an arm without a figure for the population says "not reported";
+- an arm without a figure for the population says "not reported", and only
+  when no source reported it: asked for ITT, a trial that reports no ITT figure
+  (a single-arm trial reports its treated population) shows its own whole
+  population instead, named in the caption and the table;
 - arms from different trials are drawn in separate panels with hollow markers,
   dotted CIs and lighter bars, so a cross-trial juxtaposition never looks like a
   randomised comparison.
@@ -28,6 +31,7 @@ import csv
 import io
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +61,9 @@ POPULATION_LABELS = {
     "early_relapse": "early relapse",
     "late_relapse": "late relapse",
 }
+
+# Subgroups that trials report beside their whole population: never shown in its place.
+SUBGROUPS = (frozenset(POPULATION_LABELS) - {"ITT"}) | {"responders"}
 
 # Analysis stages offered by the analysis selector. The analysis of a result is
 # free text ("interim (primary) analysis, median follow-up 18.6 months"); a
@@ -156,6 +163,43 @@ class TableRow:
 
 def population_label(population: str) -> str:
     return POPULATION_LABELS.get(population, population.replace("_", " "))
+
+
+def rows_for_population(rows: Iterable[ResultRow], population: str) -> list[ResultRow]:
+    """The rows of `population`, except that a trial reporting no ITT figure shows its own.
+
+    A single-arm trial has no intention-to-treat analysis: it reports its treated (or
+    enrolled) population. Asked for ITT, such a trial shows the whole-trial population it
+    reports most figures for (never a subgroup), and the captions name it; "not reported"
+    then means that no source reported the figure.
+    """
+    rows = list(rows)
+    shown: dict[str, str] = {}
+    if population == "ITT":
+        counts: dict[str, Counter[str]] = {}
+        for r in rows:
+            counts.setdefault(r.trial_key, Counter())[r.population] += 1
+        for trial_key, per_population in counts.items():
+            whole = [p for p in per_population if p not in SUBGROUPS]  # in the order reported
+            if "ITT" not in per_population and whole:
+                shown[trial_key] = max(whole, key=per_population.__getitem__)  # a tie: the first
+    return [r for r in rows if r.population == shown.get(r.trial_key, population)]
+
+
+def shown_population_label(shown: str, chosen: str) -> str:
+    """The chosen population's label, or the trial's own population named as standing in for it."""
+    if shown == chosen:
+        return population_label(chosen)
+    return (
+        f"{population_label(shown)}, the trial's analysis population "
+        f"(it reports no {population_label(chosen)} figures)"
+    )
+
+
+def _trial_population(trial_key: str, rows: Iterable[ResultRow], population: str) -> str:
+    """The population a trial's rows are of (one per trial, see rows_for_population), labelled."""
+    shown = next((r.population for r in rows if r.trial_key == trial_key), population)
+    return shown_population_label(shown, population)
 
 
 def analysis_stages(analysis: str) -> set[str]:
@@ -809,7 +853,7 @@ def pfs_caption(arms: Sequence[ArmRef], rows: Sequence[ResultRow], population: s
         for stage, stage_rows in _stage_groups(trial_rows):
             values = " vs ".join(dict.fromkeys(f"{r.value_label} with {r.arm_label}" for r in stage_rows))
             parts.append(f"{stage}: median PFS {values}")
-        text = f"{first.trial_name}, {population_label(population)}"
+        text = f"{first.trial_name}, {_trial_population(first.trial_key, rows, population)}"
         text += (" — " + "; ".join(parts) + ".") if parts else ": median PFS not reported."
         if parts:
             text += _missing(members, trial_rows, "Median PFS")
@@ -824,7 +868,7 @@ def response_caption(arms: Sequence[ArmRef], rows: Sequence[ResultRow], populati
         for stage, stage_rows in _stage_groups(trial_rows):
             values = " vs ".join(dict.fromkeys(f"{r.value_label} with {r.arm_label}" for r in stage_rows))
             parts.append(f"{stage}: ORR {values}")
-        text = f"{first.trial_name}, {population_label(population)}"
+        text = f"{first.trial_name}, {_trial_population(first.trial_key, rows, population)}"
         text += (" — " + "; ".join(parts) + ".") if parts else ": ORR not reported."
         if parts:
             text += _missing(members, trial_rows, "ORR")
@@ -848,7 +892,8 @@ def hr_caption(rows: Sequence[ResultRow], population: str) -> str:
             verdict = "CI not reported"
         ci = f" ({r.ci_label})" if r.ci_label else ""
         sentences.append(
-            f"{r.trial_name}, {population_label(population)}, {analysis_short(r.analysis)}: {measure} hazard ratio "
+            f"{r.trial_name}, {shown_population_label(r.population, population)}, "
+            f"{analysis_short(r.analysis)}: {measure} hazard ratio "
             f"{r.value:g}{ci} for {r.arm_label} vs {r.vs_label or 'the comparator'}, {verdict}."
         )
     return " ".join(sentences) or "No hazard ratio reported for this population."

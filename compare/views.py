@@ -267,7 +267,7 @@ def _context(request: HttpRequest) -> tuple[dict, dict[str, Chart], str]:
     population = request.GET.get("population", "ITT")
     if population not in dict(populations):
         population = populations[0][0] if populations else "ITT"
-    in_population = [r for r in comparison.rows if r.population == population]
+    in_population = charts.rows_for_population(comparison.rows, population)
     analyses = analysis_choices(in_population)
     analysis = request.GET.get("analysis", "")
     if analysis not in dict(analyses):

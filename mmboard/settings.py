@@ -1,7 +1,8 @@
 """mmboard settings: one file, configured through the environment.
 
-Production needs SECRET_KEY, ALLOWED_HOSTS and usually DATABASE_URL.
-`make run` supplies a local development environment explicitly (see Makefile).
+Production needs SECRET_KEY, ALLOWED_HOSTS and usually DATABASE_URL. On a
+developer's machine `make setup` writes a local, git-ignored `.env` (DEBUG on, a
+generated SECRET_KEY) that fills in what the environment does not set.
 """
 
 import os
@@ -11,8 +12,15 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The local .env, when there is one: the environment wins over it. ENV_FILE names
+# another file; ENV_FILE="" reads none (the tests do so, docs/adr/0002).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env(name: str, default: str = "") -> str:
@@ -56,7 +64,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it in the environment (DEBUG is off), "
-            "or use `make run` for a local development server."
+            "or run `make setup` for a local development .env."
         )
     SECRET_KEY = "insecure-local-development-key-only-used-with-DEBUG-on"
 

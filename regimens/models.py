@@ -5,7 +5,9 @@ from, so the UI can cite it next to the number. Natural keys (`key`) are the
 stable contract shared with the evidence files (`regimens/evidence/*.yaml`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 from django.db.models import F, Q
@@ -13,7 +15,54 @@ from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 
-class Source(models.Model):
+class KnowledgeBaseQuerySet(models.QuerySet):
+    """The queryset of every knowledge-base model: bulk writes bump the revision, as a save does.
+
+    Saving or deleting one row bumps through signals (regimens/signals.py); `update()`,
+    `bulk_create()` and `bulk_update()` send no signal, so they bump here. A test
+    checks that every model of the app uses this queryset.
+    """
+
+    def update(self, **kwargs) -> int:
+        rows = super().update(**kwargs)
+        if rows:
+            KnowledgeBaseRevision.bump()
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            KnowledgeBaseRevision.bump()
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        with KnowledgeBaseRevision.one_bump():  # one update() per batch, one bump in all
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    bulk_update.alters_data = True
+
+    def delete(self):
+        with KnowledgeBaseRevision.one_bump():  # each deleted row signals; one bump in all
+            return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
+class KnowledgeBaseModel(models.Model):
+    """A row of the knowledge base: its writes, one by one or in bulk, bump the revision."""
+
+    objects = KnowledgeBaseQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Source(KnowledgeBaseModel):
     """A publication or page that a figure, approval or caution was read from."""
 
     key = models.CharField(max_length=120, unique=True, help_text="Stable key, e.g. rodriguez-otero-2023.")
@@ -90,7 +139,7 @@ class Agency(models.TextChoices):
     """Agenzia Italiana del Farmaco: reimbursement in Italy."""
 
 
-class Drug(models.Model):
+class Drug(KnowledgeBaseModel):
     key = models.CharField(max_length=60, unique=True, help_text="Stable key, e.g. CARFILZOMIB.")
     name = models.CharField(max_length=200)
     drug_class = models.CharField(max_length=30, choices=DrugClass)
@@ -106,7 +155,7 @@ class Drug(models.Model):
         return self.name
 
 
-class Caution(models.Model):
+class Caution(KnowledgeBaseModel):
     """A patient-factor warning that comes with a drug (e.g. carfilzomib and heart failure)."""
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="cautions")
@@ -134,7 +183,7 @@ class Caution(models.Model):
         return self.description or self.key.replace("_", " ")
 
 
-class RegulatoryEvent(models.Model):
+class RegulatoryEvent(KnowledgeBaseModel):
     """A step in a drug's regulatory history that is not a current approval (e.g. a withdrawal)."""
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="regulatory_events")
@@ -152,7 +201,7 @@ class RegulatoryEvent(models.Model):
         return f"{self.drug} {self.agency} {self.year}"
 
 
-class RegimenQuerySet(models.QuerySet):
+class RegimenQuerySet(KnowledgeBaseQuerySet):
     def for_list(self):
         """The regimen list: components, approvals with sources, key trials; "ide-cel" sorts with "Isa-Kd"."""
         return self.prefetch_related(
@@ -178,7 +227,7 @@ class RegimenQuerySet(models.QuerySet):
         )
 
 
-class Regimen(models.Model):
+class Regimen(KnowledgeBaseModel):
     key = models.CharField(max_length=40, unique=True, help_text="Stable key, e.g. ISA-KD.")
     abbreviation = models.CharField(max_length=40, help_text="As the field writes it, e.g. IsaKd.")
     name = models.CharField(max_length=300, help_text="Components in words.")
@@ -205,7 +254,7 @@ class Regimen(models.Model):
         return reverse("regimens:regimen_detail", args=[self.key])
 
 
-class RegimenComponent(models.Model):
+class RegimenComponent(KnowledgeBaseModel):
     regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="components")
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="components")
     order = models.PositiveSmallIntegerField(default=0)
@@ -236,7 +285,7 @@ class ApprovalStatus(models.TextChoices):
     """AIFA class C(nn): on the Italian market but not yet evaluated for reimbursement."""
 
 
-class Approval(models.Model):
+class Approval(KnowledgeBaseModel):
     regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="approvals")
     agency = models.CharField(max_length=10, choices=Agency)
     year = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty when no source gives it.")
@@ -266,7 +315,7 @@ class Approval(models.Model):
         return self.get_status_display()
 
 
-class Action(models.Model):
+class Action(KnowledgeBaseModel):
     """An algorithm option that is not a drug regimen, e.g. a clinical trial or a second ASCT."""
 
     key = models.CharField(max_length=40, unique=True)
@@ -298,7 +347,7 @@ class Phase(models.TextChoices):
     """Observational cohort."""
 
 
-class TrialQuerySet(models.QuerySet):
+class TrialQuerySet(KnowledgeBaseQuerySet):
     def for_list(self):
         """The trial list page: arms with their regimens in one extra query; case-insensitive order."""
         return self.prefetch_related(
@@ -340,7 +389,7 @@ class TrialQuerySet(models.QuerySet):
         )
 
 
-class Trial(models.Model):
+class Trial(KnowledgeBaseModel):
     key = models.CharField(max_length=40, unique=True, help_text="Stable key, e.g. KARMMA-3.")
     name = models.CharField(max_length=100, help_text="As the field writes it, e.g. KarMMa-3.")
     nct = models.CharField("NCT", max_length=20, blank=True)
@@ -398,7 +447,7 @@ class Trial(models.Model):
         return f"{low if low is not None else 0}–{high}"
 
 
-class TrialArm(models.Model):
+class TrialArm(KnowledgeBaseModel):
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="arms")
     key = models.CharField(max_length=40, help_text="Short key, unique in the trial.")
     regimen = models.ForeignKey(
@@ -462,12 +511,12 @@ class Unit(models.TextChoices):
     """Hazard ratios carry no unit."""
 
 
-class ResultQuerySet(models.QuerySet):
+class ResultQuerySet(KnowledgeBaseQuerySet):
     def with_context(self):
         return self.select_related("trial", "arm__regimen", "vs__regimen", "source")
 
 
-class Result(models.Model):
+class Result(KnowledgeBaseModel):
     """One reported figure of a trial, with the source it was read from."""
 
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="results")
@@ -580,7 +629,7 @@ class Category(models.TextChoices):
     """A source advises against it in this setting."""
 
 
-class AlgorithmVersionQuerySet(models.QuerySet):
+class AlgorithmVersionQuerySet(KnowledgeBaseQuerySet):
     def published_id(self) -> int | None:
         return self.filter(status=AlgorithmStatus.PUBLISHED).values_list("pk", flat=True).first()
 
@@ -592,7 +641,7 @@ class AlgorithmVersionQuerySet(models.QuerySet):
         )
 
 
-class AlgorithmVersion(models.Model):
+class AlgorithmVersion(KnowledgeBaseModel):
     label = models.CharField(max_length=60, unique=True, help_text='e.g. "2025.1"')
     status = models.CharField(max_length=12, choices=AlgorithmStatus, default=AlgorithmStatus.DRAFT)
     change_notes = models.TextField(blank=True, help_text="What changed since the previous version, and why.")
@@ -640,10 +689,6 @@ class AlgorithmVersion(models.Model):
                     )
         super().save(*args, **kwargs)
 
-    @property
-    def is_editable(self) -> bool:
-        return self.status == AlgorithmStatus.DRAFT
-
     def to_rules_dict(self) -> dict:
         """The algorithm in the structure of the algorithm file, as the engine reads it."""
         data = dict(self.document)
@@ -656,7 +701,7 @@ class PublishedVersionError(Exception):
     """A published or retired algorithm version was about to change."""
 
 
-class VersionedRow(models.Model):
+class VersionedRow(KnowledgeBaseModel):
     """A row of an algorithm version: frozen once the version leaves draft."""
 
     class Meta:
@@ -818,6 +863,36 @@ class KnowledgeBaseRevision(models.Model):
 
     @classmethod
     def bump(cls) -> None:
+        """Count one change (inside `one_bump()`: note it, and count it once at the end)."""
+        held = _held_bumps.get()
+        if held is not None:
+            held.append(True)
+            return
         updated = cls.objects.filter(pk=1).update(number=F("number") + 1)
         if not updated:
             cls.objects.get_or_create(pk=1, defaults={"number": 1})
+
+    @classmethod
+    @contextmanager
+    def one_bump(cls) -> Iterator[None]:
+        """Hold back the bumps of the writes inside, then bump once if there were any.
+
+        For bulk work such as `load_evidence`: use it inside the transaction, so the one
+        bump commits or rolls back with the rows. Nested, only the outermost bumps; after
+        an error inside, nothing is bumped (the transaction rolls back).
+        """
+        if _held_bumps.get() is not None:
+            yield
+            return
+        held: list[bool] = []
+        token = _held_bumps.set(held)
+        try:
+            yield
+        finally:
+            _held_bumps.reset(token)
+        if held:
+            cls.bump()
+
+
+# The bumps held back by the innermost running `KnowledgeBaseRevision.one_bump()`, if any.
+_held_bumps: ContextVar[list[bool] | None] = ContextVar("held_knowledge_base_bumps", default=None)

@@ -6,7 +6,7 @@ Rules (rules.py) are built from the algorithm's plain-data structure.
 
 from .engine import Recommendation, evaluate
 from .facts import CaseFacts, FactsError
-from .rules import Rules, RulesError, regimen_components, rules_from_dict
+from .rules import Rules, RulesError, rules_from_dict
 
 __all__ = [
     "CaseFacts",
@@ -15,6 +15,5 @@ __all__ = [
     "Rules",
     "RulesError",
     "evaluate",
-    "regimen_components",
     "rules_from_dict",
 ]

@@ -7,7 +7,8 @@ Three steps, so that bad data never leaves a half-loaded knowledge base:
    files, into plain dataclasses (errors name file, line, record and field);
 3. write, inside one `transaction.atomic()`: upsert on natural keys, and
    delete the children (arms, results, components, approvals, cautions,
-   regulatory events) of loaded records that the files no longer list.
+   regulatory events) of loaded records that the files no longer list; the
+   knowledge-base revision goes up once for the run, not once per row.
 
 A source given only as a URL (approvals, drug sources, schedule sources,
 actions, regulatory history) becomes a `Source` with the stable key
@@ -38,6 +39,7 @@ from regimens.models import (
     Drug,
     DrugClass,
     Endpoint,
+    KnowledgeBaseRevision,
     Phase,
     Regimen,
     RegimenComponent,
@@ -1312,11 +1314,13 @@ def load_evidence(paths: Sequence[Path] | None = None, *, dry_run: bool = False)
     report.files = files
     try:
         with transaction.atomic():
-            # Validate everything before the first write (references may name rows already loaded).
-            kb = parse(knowledge_base_documents)
-            _Writer(report).write(kb)
-            for loader, doc in others:
-                loader(doc.path, doc.data, report)
+            # One revision bump for the whole run (if it wrote anything), inside the transaction.
+            with KnowledgeBaseRevision.one_bump():
+                # Validate everything before the first write (references may name rows already loaded).
+                kb = parse(knowledge_base_documents)
+                _Writer(report).write(kb)
+                for loader, doc in others:
+                    loader(doc.path, doc.data, report)
             if dry_run:
                 transaction.set_rollback(True)
     except (ProtectedError, RestrictedError) as error:

@@ -241,3 +241,37 @@ def test_compare_query_count_is_constant(board_client, kb):
     assert queries() == before
     response = board_client.get("/compare/", {"regimens": "NEW,CTL,OTHER"})
     assert len(response.context["comparison"].trials) == 10
+
+
+def test_compare_single_arm_trial_without_itt_shows_its_analysis_population(board_client, knowledge_base):
+    # KarMMa (KARMMA-1) is single-arm: it reports its treated population, n=128, and no ITT figure.
+    response = board_client.get("/compare/", {"regimens": "IDE-CEL,STANDARD-REGIMENS"})
+
+    assert response.context["population"] == "ITT"
+    pfs = response.context["charts"][0]
+    karmma = [row for row in pfs.table if row.trial == "KarMMa"]
+    assert [(row.value, row.ci, row.population) for row in karmma] == [
+        ("8.8 months", "95% CI 5.6–11.6", "treated (n=128)")
+    ]
+    assert (
+        "KarMMa, treated (n=128), the trial's analysis population (it reports no ITT figures) — "
+        "primary analysis: median PFS 8.8 months with ide-cel." in pfs.caption
+    )
+    assert "KarMMa, ITT: median PFS not reported" not in pfs.caption
+    # a randomised trial beside it keeps its ITT figures
+    assert {row.population for row in pfs.table if row.trial == "KarMMa-3"} == {"ITT"}
+
+
+def test_compare_itt_never_shows_a_subgroup_in_place_of_the_whole_population(board_client, kb):
+    trial = make_trial("TRIAL-C", design="single-arm", phase="2")
+    arm = make_arm(trial, "other", Regimen.objects.get(key="OTHER"))
+    make_result(arm, "pfs_median", 7.0, population="len_refractory")
+
+    response = board_client.get("/compare/", {"regimens": "OTHER"})  # TRIAL-B has ITT figures
+
+    assert response.context["population"] == "ITT"
+    pfs = response.context["charts"][0]
+    assert [(row.value, row.population) for row in pfs.table if row.trial == "Trial-C"] == [
+        ("not reported", "ITT")
+    ]
+    assert "Trial-C, ITT: median PFS not reported." in pfs.caption

@@ -123,8 +123,8 @@ def test_regimen_list_filter_form_works_without_javascript(board_client):
 
     assert 'method="get" action="/regimens/"' in html
     assert '<button type="submit">' in html
-    assert 'hx-get="/regimens/"' in html
-    assert 'hx-push-url="true"' in html
+    assert 'data-hx-get="/regimens/"' in html
+    assert 'data-hx-push-url="true"' in html
     assert '<label for="id_drug_class">Drug class</label>' in html
 
 

@@ -35,7 +35,7 @@ def test_wizard_step1_full_page_has_every_history_field_with_unknown(board_clien
     assert html.count('value="unknown" selected') >= 6
     assert "within 60 days of the last dose" in html
     assert "low-dose (10 mg) maintenance" in html
-    assert 'hx-get="/algorithm/"' in html
+    assert 'data-hx-get="/algorithm/"' in html
 
 
 def test_wizard_step2_carries_step1_facts_as_hidden_fields(board_client, knowledge_base):

@@ -27,8 +27,8 @@ from algorithm.engine.rules import (
     Comparison,
     Condition,
     compile_condition,
-    regimen_components,
 )
+from tests.unit.helpers import regimen_components
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_EVIDENCE = ROOT / "regimens" / "evidence"

@@ -200,3 +200,33 @@ def test_analysis_stages_and_follow_up_come_from_the_analysis_text():
     }
     assert charts.follow_up("final PFS analysis, median follow-up 30.9 months") == "30.9 months"
     assert charts.follow_up("final analysis") == ""
+
+
+def test_rows_for_population_itt_shows_a_trial_without_itt_in_its_own_whole_population():
+    randomised = [row(A, "pfs_median", 13.3), row(A, "pfs_median", 11.0, population="len_refractory")]
+    single_arm = [
+        row(C, "orr", 73, population="treated (n=128)"),
+        row(C, "pfs_median", 8.8, population="treated (n=128)"),
+        row(C, "pfs_median", 6.0, population="len_refractory"),
+        row(C, "orr", 70, population="len_refractory"),
+        row(C, "orr", 80, population="all enrolled (n=140)"),
+    ]
+
+    shown = charts.rows_for_population(randomised + single_arm, "ITT")
+
+    assert [(r.trial_key, r.value, r.population) for r in shown] == [
+        ("TRIAL-A", 13.3, "ITT"),
+        ("TRIAL-B", 73, "treated (n=128)"),  # the population with most figures, never a subgroup
+        ("TRIAL-B", 8.8, "treated (n=128)"),
+    ]
+    assert charts.rows_for_population(single_arm, "len_refractory") == [single_arm[2], single_arm[3]]
+    caption = charts.pfs_caption([A, C], shown, "ITT")
+    assert "Trial A, ITT — primary analysis: median PFS 13.3 months with NEW." in caption
+    assert "Trial B, treated (n=128), the trial's analysis population (it reports no ITT figures)" in caption
+
+
+def test_rows_for_population_itt_never_puts_a_subgroup_in_place_of_the_trial():
+    only_subgroup = [row(C, "pfs_median", 6.0, population="len_refractory")]
+
+    assert charts.rows_for_population(only_subgroup, "ITT") == []
+    assert charts.pfs_caption([C], [], "ITT") == "Trial B, ITT: median PFS not reported."

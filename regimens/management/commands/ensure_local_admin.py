@@ -17,8 +17,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/",
+            help="Where the local server listens (make run passes it).",
+        )
 
-    def handle(self, *args, username: str, **options):
+    def handle(self, *args, username: str, url: str, **options):
         password = secrets.token_urlsafe(12)
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"is_staff": True, "is_superuser": True}
@@ -28,5 +33,5 @@ class Command(BaseCommand):
         user.save()
         user.groups.add(*Group.objects.filter(name__in=ROLES))
         verb = "Created" if created else "Reset the password of"
-        self.stdout.write(self.style.SUCCESS(f"{verb} the local account. Log in at http://127.0.0.1:8000/"))
+        self.stdout.write(self.style.SUCCESS(f"{verb} the local account. Log in at {url}"))
         self.stdout.write(f"    username: {username}\n    password: {password}")
