@@ -84,7 +84,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     # Sign-in: local accounts with two-factor, and single sign-on over OpenID Connect
-    # (docs/adr/0003-sign-in.md).
+    # (docs/adr/0004-sign-in.md).
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
