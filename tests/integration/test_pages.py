@@ -10,6 +10,7 @@ from regimens.models import Agency, ApprovalStatus, DrugClass, Endpoint, Phase, 
 from tests.integration.factories import (
     HTMX,
     ApprovalFactory,
+    CautionFactory,
     DrugFactory,
     RegimenComponentFactory,
     RegimenFactory,
@@ -335,6 +336,52 @@ def test_trial_detail_notes_link_source_keys_and_stay_escaped(board_client):
     assert 'id="source-src-a"' in html
     assert "see [unknown-key]." in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_trial_detail_shows_a_quote_beside_its_source_link(board_client):
+    arm = TrialArmFactory()
+    quoted = ResultFactory(
+        arm=arm,
+        value=41.7,
+        ci_low=None,
+        ci_high=None,
+        quote="mPFS was 41.7 months with Isa-Kd vs 20.8 months",
+    )
+    ResultFactory(arm=arm, endpoint=Endpoint.ORR, unit=Unit.PERCENT, value=42, ci_low=None, ci_high=None)
+
+    html = _text(board_client.get(arm.trial.get_absolute_url()))
+
+    row = _row_with(html, "41.7 months</td>")
+    link = f'<a class="source" href="{quoted.source.url}" title="{quoted.source.citation}" rel="external noopener" aria-describedby="quote-result-{quoted.pk}">'
+    assert link in row
+    tip = row[row.index(f'<span class="quote-tip" id="quote-result-{quoted.pk}">') :]
+    assert "“mPFS was 41.7 months with Isa-Kd vs 20.8 months”" in tip[: tip.index("</td>")]
+    assert (
+        '<span class="not-reported">not reported</span>' in row
+    )  # no CI from the source: still not reported
+    assert "quote-tip" not in _row_with(html, "42%")  # a first-curation figure carries no quote
+
+
+def test_regimen_detail_shows_the_quotes_of_cautions_and_approvals(board_client):
+    regimen = RegimenFactory()
+    drug = DrugFactory()
+    RegimenComponentFactory(regimen=regimen, drug=drug)
+    caution = CautionFactory(
+        drug=drug, description="Antiemetic prophylaxis", quote="Provide prophylactic antiemetics"
+    )
+    approval = ApprovalFactory(regimen=regimen, quote="approved for adults after one prior therapy")
+
+    html = _text(board_client.get(regimen.get_absolute_url()))
+
+    caution_row = _row_with(html, "Antiemetic prophylaxis")
+    assert f'aria-describedby="quote-caution-{caution.pk}"' in caution_row
+    assert (
+        f'id="quote-caution-{caution.pk}"' in caution_row
+        and "“Provide prophylactic antiemetics”" in caution_row
+    )
+    approval_row = _row_with(html, approval.indication)
+    assert f'aria-describedby="quote-approval-{approval.pk}"' in approval_row
+    assert "“approved for adults after one prior therapy”" in approval_row
 
 
 def test_trial_detail_unknown_key_is_404(board_client):
