@@ -501,6 +501,40 @@ def test_trial_detail_karmma3_shows_pfs_medians_with_their_source(board_client, 
     assert "not reported" in html  # KarMMa-3 did not report its lenalidomide-refractory share
 
 
+def test_trial_detail_candor_len_refractory_os_carries_its_quote_beside_the_source(
+    board_client, knowledge_base
+):
+    source = Source.objects.get(key="candor-bloodadv-2023")
+
+    html = _text(board_client.get(reverse("regimens:trial_detail", args=["CANDOR"])))
+
+    row = _row_with(html, "38.2 months")
+    assert f'href="{source.link}"' in row
+    assert 'aria-describedby="quote-result-' in row
+    assert (
+        "“patients refractory to lenalidomide (KdD, not reached vs Kd, 38.2 months; HR, 0.69 [0.43-1.11])”"
+        in row
+    )
+
+
+def test_trial_detail_ikema_final_hr_keeps_its_95_4_percent_ci_and_quote(board_client, knowledge_base):
+    html = _text(board_client.get(reverse("regimens:trial_detail", args=["IKEMA"])))
+
+    hr = _row_with(html, "95.4% CI 0.42–0.83")
+    assert "“(HR = 0.59; 95.4% CI: 0.42-0.83)”" in hr
+    assert 'href="https://kyprolis-hcp.com/combinations"' in hr
+    median = _row_with(html, "41.7 months")
+    assert '<span class="not-reported">not reported</span>' in median  # the page gives no CI for the median
+
+
+def test_regimen_detail_shows_a_researched_caution_with_its_quote(board_client, knowledge_base):
+    html = _text(board_client.get(reverse("regimens:regimen_detail", args=["SVD"])))
+
+    row = _row_with(html, "Antiemetic prophylaxis")
+    assert 'href="https://reference.medscape.com/drug/xpovio-selinexor-1000301"' in row
+    assert "Provide prophylactic concomitant treatment with a 5–HT3 antagonist" in row
+
+
 def test_pages_with_the_full_knowledge_base_run_pinned_queries(
     board_client, knowledge_base, django_assert_max_num_queries
 ):
