@@ -113,6 +113,7 @@ class ResultRow:
     vs_label: str = ""
     p: str = ""
     note: str = ""  # caveats (e.g. the trial's note on crossover), shown with HRs
+    quote: str = ""  # the verbatim phrase of the source, for a figure added or corrected after curation
 
     @property
     def value_label(self) -> str:
@@ -156,6 +157,7 @@ class TableRow:
     source: str
     source_url: str
     note: str = ""
+    quote: str = ""
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -933,6 +935,7 @@ def table_rows(
                     source=r.source_label,
                     source_url=r.source_url,
                     note=r.note if r.endpoint in (PFS_HR, OS_HR) else "",
+                    quote=r.quote,
                 )
             )
         if not mine and PFS_HR not in endpoints:
@@ -963,6 +966,7 @@ CSV_HEADER = (
     "source",
     "source_url",
     "note",
+    "quote",
 )
 
 

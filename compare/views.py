@@ -119,6 +119,7 @@ def _row(result: Result, trial: Trial, arms: dict[int, TrialArm]) -> charts.Resu
         vs_label=vs.short_label if vs else "",
         p=result.p,
         note=trial.notes if result.endpoint in (charts.PFS_HR, charts.OS_HR) else "",
+        quote=result.quote,
     )
 
 

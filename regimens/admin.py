@@ -16,11 +16,13 @@ from django.db import models
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from regimens.forms import (
     ActionAdminForm,
     ApprovalAdminForm,
+    CautionAdminForm,
     DrugAdminForm,
     KnowledgeBaseForm,
     KnownLabelAutocompleteSelect,
@@ -60,6 +62,14 @@ NOT_IN_FORCE = {ApprovalStatus.WITHDRAWN, ApprovalStatus.PENDING}
 
 def _short(text: str, words: int = 12) -> str:
     return Truncator(text).words(words, truncate=" …")
+
+
+class QuotedAdminMixin:
+    """A changelist column that says whether a fact keeps the verbatim phrase it was read from."""
+
+    @admin.display(description=_("quote"), boolean=True, ordering="quote")
+    def has_quote(self, fact) -> bool:
+        return bool(fact.quote)
 
 
 class AutocompleteLabelsMixin:
@@ -148,7 +158,8 @@ class SourceAdmin(KnowledgeBaseAdmin):
 
 class CautionInline(KnowledgeBaseInline):
     model = Caution
-    fields = ["key", "description", "source", "order"]
+    form = CautionAdminForm
+    fields = ["key", "description", "source", "quote", "order"]
     autocomplete_fields = ["source"]
 
     def get_queryset(self, request):
@@ -194,11 +205,12 @@ class DrugAdmin(KnowledgeBaseAdmin):
 
 
 @admin.register(Caution)
-class CautionAdmin(KnowledgeBaseAdmin):
-    list_display = ["drug", "key", "label", "source"]
+class CautionAdmin(QuotedAdminMixin, KnowledgeBaseAdmin):
+    form = CautionAdminForm
+    list_display = ["drug", "key", "label", "source", "has_quote"]
     list_filter = ["drug__drug_class"]
     list_select_related = ["drug", "source"]
-    search_fields = ["key", "description", "drug__name", "drug__key"]
+    search_fields = ["key", "description", "quote", "drug__name", "drug__key"]
     ordering = ["drug__name", "order"]
     autocomplete_fields = ["drug", "source"]
 
@@ -233,7 +245,7 @@ class RegimenComponentInline(KnowledgeBaseInline):
 class ApprovalInline(KnowledgeBaseInline):
     model = Approval
     form = ApprovalAdminForm
-    fields = ["agency", "year", "date", "status", "indication", "source"]
+    fields = ["agency", "year", "date", "status", "indication", "source", "quote"]
     autocomplete_fields = ["source"]
 
     def get_queryset(self, request):
@@ -302,12 +314,19 @@ class RegimenComponentAdmin(KnowledgeBaseAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(KnowledgeBaseAdmin):
+class ApprovalAdmin(QuotedAdminMixin, KnowledgeBaseAdmin):
     form = ApprovalAdminForm
-    list_display = ["regimen", "agency", "year", "status", "short_indication", "source"]
+    list_display = ["regimen", "agency", "year", "status", "short_indication", "source", "has_quote"]
     list_filter = ["agency", "status", "year"]
     list_select_related = ["regimen", "source"]
-    search_fields = ["regimen__abbreviation", "regimen__key", "indication", "source__citation", "source__url"]
+    search_fields = [
+        "regimen__abbreviation",
+        "regimen__key",
+        "indication",
+        "quote",
+        "source__citation",
+        "source__url",
+    ]
     ordering = ["regimen__abbreviation", "agency", "year"]
     autocomplete_fields = ["regimen", "source"]
 
@@ -356,6 +375,7 @@ class ResultInline(KnowledgeBaseInline):
         "p",
         "analysis",
         "source",
+        "quote",
     ]
     autocomplete_fields = ["source"]
 
@@ -461,7 +481,7 @@ class TrialArmAdmin(KnowledgeBaseAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(KnowledgeBaseAdmin):
+class ResultAdmin(QuotedAdminMixin, KnowledgeBaseAdmin):
     form = ResultAdminForm
     list_display = [
         "trial",
@@ -472,6 +492,7 @@ class ResultAdmin(KnowledgeBaseAdmin):
         "comparator",
         "short_analysis",
         "source_key",
+        "has_quote",
     ]
     list_filter = [
         "endpoint",
@@ -488,6 +509,7 @@ class ResultAdmin(KnowledgeBaseAdmin):
         "trial__nct",
         "population",
         "analysis",
+        "quote",
         "arm__label",
         "arm__regimen__abbreviation",
         "source__citation",
@@ -500,7 +522,7 @@ class ResultAdmin(KnowledgeBaseAdmin):
     fieldsets = [
         (None, {"fields": ["trial", "arm", "vs", "endpoint", "population"]}),
         ("Figure", {"fields": ["value", "not_reached", "unit", ("ci_low", "ci_high", "ci_level"), "p"]}),
-        ("Provenance", {"fields": ["analysis", "source", "order"]}),
+        ("Provenance", {"fields": ["analysis", "source", "quote", "order"]}),
     ]
 
     def get_queryset(self, request):

@@ -17,8 +17,9 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Max
 from django.forms.models import BaseInlineFormSet
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
-from regimens.models import Action, Approval, Drug, Endpoint, Regimen, Result, Trial, TrialArm, Unit
+from regimens.models import Action, Approval, Caution, Drug, Endpoint, Regimen, Result, Trial, TrialArm, Unit
 
 MEDIAN_ENDPOINTS = frozenset({Endpoint.PFS_MEDIAN, Endpoint.OS_MEDIAN, Endpoint.DOR_MEDIAN})
 HAZARD_RATIO_ENDPOINTS = frozenset({Endpoint.PFS_HR, Endpoint.OS_HR})
@@ -36,7 +37,7 @@ KEY_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
 NCT_PATTERN = re.compile(r"NCT\d{8}")
 RESULT_FIELDS = [
     "trial", "arm", "vs", "endpoint", "population", "value", "not_reached", "ci_low", "ci_high", "ci_level",
-    "unit", "p", "analysis", "source", "order",
+    "unit", "p", "analysis", "source", "quote", "order",
 ]  # fmt: skip
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # as the Approval check constraint
 
@@ -292,6 +293,7 @@ class ResultInlineForm(ResultAdminForm):
             "ci_high": forms.TextInput(attrs={"size": 5, "inputmode": "decimal"}),
             "p": forms.TextInput(attrs={"size": 6}),
             "analysis": forms.TextInput(attrs={"size": 14}),
+            "quote": forms.Textarea(attrs={"rows": 2, "cols": 20}),
         }
 
 
@@ -395,7 +397,7 @@ def _json_text(value) -> str:
 class ApprovalAdminForm(KnowledgeBaseForm):
     class Meta:
         model = Approval
-        fields = ["regimen", "agency", "year", "date", "indication", "status", "source"]
+        fields = ["regimen", "agency", "year", "date", "indication", "status", "source", "quote"]
 
     def clean_year(self) -> int | None:
         year = self.cleaned_data["year"]
@@ -414,6 +416,21 @@ class ApprovalAdminForm(KnowledgeBaseForm):
                 cleaned["year"] = date.year
             elif date.year != year:
                 self.add_error("date", f"The date {date:%d %b %Y} is not in the year {year}.")
+        return cleaned
+
+
+class CautionAdminForm(KnowledgeBaseForm):
+    class Meta:
+        model = Caution
+        fields = ["drug", "key", "description", "source", "quote", "order"]
+        widgets = {"quote": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("quote") and self._usable("source") and cleaned.get("source") is None:
+            self.add_error(
+                "source", _("A quote is read from a source: choose the source the quote comes from.")
+            )
         return cleaned
 
 

@@ -9,10 +9,55 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+QUOTE_MAX_WORDS = 30
+
+
+def quote_word_count(text: str) -> int:
+    """Words as a reader counts them: runs of characters between spaces."""
+    return len(text.split())
+
+
+def validate_quote(text: str) -> None:
+    """A quote is a short verbatim phrase: at most QUOTE_MAX_WORDS words."""
+    words = quote_word_count(text)
+    if words > QUOTE_MAX_WORDS:
+        raise ValidationError(
+            _(
+                "A quote is the verbatim phrase the fact was read from, at most %(limit)d words; "
+                "this one has %(words)d. Keep the words that state the fact."
+            ),
+            code="quote_too_long",
+            params={"limit": QUOTE_MAX_WORDS, "words": words},
+        )
+
+
+def quote_field() -> models.TextField:
+    """The optional `quote` of a fact added or corrected after the first curation (DESIGN rule 1)."""
+    return models.TextField(
+        _("quote"),
+        blank=True,
+        validators=[validate_quote],
+        help_text=_(
+            "The verbatim phrase (at most 30 words) of the source that states this fact; "
+            "every fact added or corrected after the first curation keeps one."
+        ),
+    )
+
+
+class QuotedMixin:
+    """A fact (result, caution, approval) that may carry the verbatim phrase it was read from."""
+
+    @property
+    def quote_id(self) -> str:
+        """A page-unique element id for the quote; the fact's source link is described by it."""
+        return f"quote-{self._meta.model_name}-{self.pk}"  # type: ignore[attr-defined]
 
 
 class KnowledgeBaseQuerySet(models.QuerySet):
@@ -155,7 +200,7 @@ class Drug(KnowledgeBaseModel):
         return self.name
 
 
-class Caution(KnowledgeBaseModel):
+class Caution(QuotedMixin, KnowledgeBaseModel):
     """A patient-factor warning that comes with a drug (e.g. carfilzomib and heart failure)."""
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="cautions")
@@ -166,6 +211,7 @@ class Caution(KnowledgeBaseModel):
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="cautions"
     )
+    quote = quote_field()
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -285,7 +331,7 @@ class ApprovalStatus(models.TextChoices):
     """AIFA class C(nn): on the Italian market but not yet evaluated for reimbursement."""
 
 
-class Approval(KnowledgeBaseModel):
+class Approval(QuotedMixin, KnowledgeBaseModel):
     regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="approvals")
     agency = models.CharField(max_length=10, choices=Agency)
     year = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty when no source gives it.")
@@ -293,6 +339,7 @@ class Approval(KnowledgeBaseModel):
     indication = models.TextField()
     status = models.CharField(max_length=20, choices=ApprovalStatus, default=ApprovalStatus.APPROVED)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="approvals")
+    quote = quote_field()
     history = HistoricalRecords()
 
     class Meta:
@@ -516,7 +563,7 @@ class ResultQuerySet(KnowledgeBaseQuerySet):
         return self.select_related("trial", "arm__regimen", "vs__regimen", "source")
 
 
-class Result(KnowledgeBaseModel):
+class Result(QuotedMixin, KnowledgeBaseModel):
     """One reported figure of a trial, with the source it was read from."""
 
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="results")
@@ -545,6 +592,7 @@ class Result(KnowledgeBaseModel):
     p = models.CharField("p value", max_length=200, blank=True, help_text="As reported, e.g. <0.001.")
     analysis = models.TextField(help_text='e.g. "interim, median follow-up 18.6 months".')
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="results")
+    quote = quote_field()
     order = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 

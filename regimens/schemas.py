@@ -30,6 +30,7 @@ class ApprovalOut(Schema):
     status: str
     indication: str
     source: SourceOut
+    quote: str  # the verbatim phrase of the source (at most 30 words); "" for first-curation facts
 
 
 class RegimenOut(Schema):
@@ -86,6 +87,7 @@ class ResultOut(Schema):
     value_label: str
     ci_label: str
     source: SourceOut
+    quote: str  # the verbatim phrase of the source (at most 30 words); "" for first-curation facts
 
     @staticmethod
     def resolve_arm(obj: Result) -> str:

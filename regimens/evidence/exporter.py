@@ -185,13 +185,15 @@ def _drug(drug: Drug) -> dict[str, Any]:
 
 
 def _caution(caution: Caution) -> str | dict[str, Any]:
-    if not (caution.description or caution.source):
+    if not (caution.description or caution.source or caution.quote):
         return caution.key
     record: dict[str, Any] = {"key": caution.key}
     if caution.description:
         record["description"] = caution.description
     if caution.source:
         record["source"] = _url(caution.source)
+    if caution.quote:
+        record["quote"] = caution.quote
     return record
 
 
@@ -224,6 +226,8 @@ def _approval(approval) -> dict[str, Any]:
     if approval.status != ApprovalStatus.APPROVED:
         record["status"] = approval.status
     record["source"] = _url(approval.source)
+    if approval.quote:
+        record["quote"] = approval.quote
     return record
 
 
@@ -304,4 +308,6 @@ def _result(result: Result) -> dict[str, Any]:
         record["p"] = result.p
     record["analysis"] = _text(result.analysis)
     record["source"] = result.source.key
+    if result.quote:
+        record["quote"] = result.quote
     return record

@@ -31,6 +31,7 @@ from yaml.constructor import ConstructorError
 from algorithm.versions import load_algorithm
 from regimens.evidence import EVIDENCE_DIR, EvidenceError
 from regimens.models import (
+    QUOTE_MAX_WORDS,
     Action,
     Agency,
     Approval,
@@ -50,6 +51,7 @@ from regimens.models import (
     Trial,
     TrialArm,
     Unit,
+    quote_word_count,
 )
 
 # Documents that another part of the project loads, keyed by a top-level key that
@@ -356,6 +358,20 @@ class Fields:
                 raise self.error(f"{name} must be a list of text, found {value!r}")
         return values
 
+    def quote(self, name: str = "quote", *, source: str = "source") -> str:
+        """The verbatim phrase a fact was read from: at most QUOTE_MAX_WORDS words, and only with a source."""
+        value = self.text(name).strip()
+        if not value:
+            return ""
+        words = quote_word_count(value)
+        if words > QUOTE_MAX_WORDS:
+            raise self.error(
+                f"{name} has {words} words (at most {QUOTE_MAX_WORDS}): keep the verbatim words that state the fact"
+            )
+        if not self.data.get(source):
+            raise self.error(f"{name} needs the {source} it was read from")
+        return value
+
     def url(self, name: str, *, required: bool = False) -> str:
         return _check_url(self, name, self.text(name, required=required))
 
@@ -414,6 +430,7 @@ class CautionRecord:
     key: str
     description: str
     source_url: str
+    quote: str = ""
 
 
 @dataclass
@@ -445,6 +462,7 @@ class ApprovalRecord:
     indication: str
     status: str
     source_url: str
+    quote: str
 
     @property
     def natural_key(self) -> tuple[str, int | None, str]:
@@ -501,6 +519,7 @@ class ResultRecord:
     p: str
     analysis: str
     source_key: str
+    quote: str
     where: Where
 
     @property
@@ -613,11 +632,12 @@ def _parse_caution(doc: Document, data: object, drug: Where) -> CautionRecord:
         where = drug
     else:
         where = doc.where(data, f"{drug.label} caution {_peek(data, 'key')}")
-    fields = Fields(data, where, ["key", "description", "source"])
+    fields = Fields(data, where, ["key", "description", "source", "quote"])
     return CautionRecord(
         key=fields.key(max_length=_max_length(Caution, "key")),
         description=fields.text("description", max_length=_max_length(Caution, "description")),
         source_url=fields.url("source"),
+        quote=fields.quote(),
     )
 
 
@@ -682,7 +702,7 @@ def _parse_approval(doc: Document, data: object, regimen: Where, index: int) -> 
             " )", ")"
         ),
     )
-    fields = Fields(data, where, ["agency", "year", "date", "indication", "status", "source"])
+    fields = Fields(data, where, ["agency", "year", "date", "indication", "status", "source", "quote"])
     year = fields.integer("year", minimum=1990)  # null when no source gives it
     if year is not None and year > 2100:
         raise where.error(f"year {year} is after 2100")
@@ -693,6 +713,7 @@ def _parse_approval(doc: Document, data: object, regimen: Where, index: int) -> 
         indication=fields.text("indication", required=True),
         status=fields.choice("status", ApprovalStatus.values, required=False) or ApprovalStatus.APPROVED,
         source_url=fields.url("source", required=True),
+        quote=fields.quote(),
     )
 
 
@@ -810,6 +831,7 @@ RESULT_FIELDS = [
     "p",
     "analysis",
     "source",
+    "quote",
 ]
 
 
@@ -849,6 +871,7 @@ def _parse_result(doc: Document, data: object, trial: TrialRecord, label: str) -
         p=fields.text("p", max_length=_max_length(Result, "p")),
         analysis=fields.text("analysis"),
         source_key=fields.text("source", required=True),
+        quote=fields.quote(),
         where=where,
     )
 
@@ -1130,6 +1153,7 @@ class _Writer:
                 "key": caution.key,
                 "description": caution.description,
                 "source_id": self._url_source(caution.source_url),
+                "quote": caution.quote,
                 "order": order,
             }
             for record in records.values()
@@ -1183,6 +1207,7 @@ class _Writer:
                 "indication": a.indication,
                 "status": a.status,
                 "source_id": self._url_source(a.source_url),
+                "quote": a.quote,
             }
             for record in records.values()
             for a in record.approvals
@@ -1247,6 +1272,7 @@ class _Writer:
                 "p": r.p,
                 "analysis": r.analysis,
                 "source_id": self.sources[r.source_key].pk,
+                "quote": r.quote,
                 "order": order,
             }
             for record in records.values()

@@ -13,6 +13,7 @@ PAGES = [
     "&anti_cd38_agent_last=daratumumab&prior_lines=2",
     "/regimens/",
     "/trials/KARMMA-3/",
+    "/trials/CANDOR/",  # results with quotes beside their sources
 ]
 
 

@@ -162,11 +162,13 @@ def build_regimens(count: int) -> list[Regimen]:
             drug = DrugFactory()
             RegimenComponentFactory(regimen=regimen, drug=drug, order=order)
             if order < 2:
-                CautionFactory(drug=drug, order=0)
+                CautionFactory(drug=drug, order=0, quote="a synthetic precaution, as the label words it")
                 CautionFactory(drug=drug, order=1, source=None)
             if order == 0:
                 RegulatoryEventFactory(drug=drug)
-        ApprovalFactory(regimen=regimen, agency=Agency.EMA, year=2020 + i % 5)
+        ApprovalFactory(
+            regimen=regimen, agency=Agency.EMA, year=2020 + i % 5, quote="approved for synthetic myeloma"
+        )
         ApprovalFactory(
             regimen=regimen, agency=Agency.FDA, year=2019 + i % 5, status=ApprovalStatus.CONDITIONAL
         )
@@ -178,7 +180,10 @@ def build_regimens(count: int) -> list[Regimen]:
 
 
 def build_trials(count: int, regimens: list[Regimen], start: int = 0) -> list[Trial]:
-    """Two-arm trials on the given regimens, ten results each (two populations), two sources each."""
+    """Two-arm trials on the given regimens, ten results each (two populations), two sources each.
+
+    The hazard ratios keep a quote, as a figure added after the first curation does.
+    """
     trials = []
     for i in range(start, start + count):
         experimental, control = regimens[i % len(regimens)], regimens[(i + 1) % len(regimens)]
@@ -201,6 +206,7 @@ def build_trials(count: int, regimens: list[Regimen], start: int = 0) -> list[Tr
                 ResultFactory(
                     trial=trial, arm=this, vs=vs, population=population, endpoint=endpoint, unit=unit,
                     value=value, ci_low=low, ci_high=high, p=p, source=source, order=offset * 10 + order,
+                    quote="HR 0.55 (95% CI 0.4-0.7)" if endpoint == Endpoint.PFS_HR else "",
                 )  # fmt: skip
         trials.append(trial)
     return trials

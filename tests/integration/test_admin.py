@@ -518,6 +518,45 @@ def test_result_change_valid_is_saved_with_history_of_the_curator(curator_client
     assert "curator" in history.text
 
 
+QUOTE = "median PFS was 13.3 months (95% CI, 11.8-16.1)"
+
+
+@pytest.mark.parametrize("model", ["result", "caution", "approval"])
+def test_quote_is_edited_saved_and_listed(curator_client, kb, model):
+    obj = getattr(kb, model)
+
+    response = post_change(curator_client, model, obj, quote=QUOTE)
+
+    assert response.status_code == 302
+    obj.refresh_from_db()
+    assert obj.quote == QUOTE
+    changelist = curator_client.get(admin_url(model, "changelist"))
+    assert '<th scope="col" class="sortable column-has_quote">' in changelist.text
+    assert 'alt="True"' in changelist.text  # the quote column ticks the row
+    assert QUOTE in curator_client.get(admin_url(model, "change", obj.pk)).text
+
+
+@pytest.mark.parametrize("model", ["result", "caution", "approval"])
+def test_quote_over_30_words_shows_message(curator_client, kb, model):
+    response = post_change(curator_client, model, getattr(kb, model), quote=" ".join(["word"] * 31))
+
+    assert response.status_code == 200
+    assert errors_of(response) == {
+        "quote": [
+            "A quote is the verbatim phrase the fact was read from, at most 30 words; this one has 31. "
+            "Keep the words that state the fact."
+        ]
+    }
+
+
+def test_caution_quote_without_source_shows_message(curator_client, kb):
+    response = post_change(curator_client, "caution", kb.caution, quote=QUOTE, source="")
+
+    assert errors_of(response) == {
+        "source": ["A quote is read from a source: choose the source the quote comes from."]
+    }
+
+
 def test_trial_change_with_percent_out_of_range_shows_message(curator_client, kb):
     response = post_change(curator_client, "trial", kb.trial, len_refractory_pct="120")
 

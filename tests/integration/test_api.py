@@ -5,7 +5,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from regimens.api import api
-from tests.integration.factories import build_knowledge_base, build_regimens, build_trials
+from tests.integration.factories import (
+    ApprovalFactory,
+    ResultFactory,
+    build_knowledge_base,
+    build_regimens,
+    build_trials,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +105,18 @@ def test_api_trial_has_results_each_with_its_source(board_client):
         "link": source.url,
     }
     assert {s["key"] for s in body["sources"]} == set(trial.sources.values_list("key", flat=True))
+
+
+def test_api_results_and_approvals_carry_their_quote(board_client):
+    result = ResultFactory(quote="median PFS was 12.5 months")
+    approval = ApprovalFactory(regimen=result.arm.regimen, quote="approved after one prior therapy")
+
+    trial = board_client.get(f"/api/v1/trials/{result.trial.key}/").json()
+    regimens = board_client.get("/api/v1/regimens/").json()
+
+    assert trial["results"][0]["quote"] == "median PFS was 12.5 months"
+    regimen = next(item for item in regimens if item["key"] == approval.regimen.key)
+    assert regimen["approvals"][0]["quote"] == "approved after one prior therapy"
 
 
 def test_api_trial_unknown_key_is_404_json(board_client):

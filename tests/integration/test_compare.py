@@ -175,6 +175,21 @@ def test_compare_csv_download(board_client, kb):
     assert rows[0]["source_url"] == "https://example.org/src-a"
 
 
+def test_compare_data_table_and_csv_show_a_quote_beside_its_source(board_client, kb):
+    Result.objects.filter(endpoint="pfs_hr").update(quote="HR, 0.49; 95% CI, 0.38-0.65")
+
+    html = board_client.get("/compare/", {"regimens": "NEW,CTL"}).content.decode()
+    csv_text = board_client.get("/compare/", {"regimens": "NEW,CTL", "format": "csv", "chart": "hr"})
+
+    hr_table = html[html.index('id="chart-hr"') :]
+    row = hr_table[hr_table.index("PFS hazard ratio</td>") :]
+    row = row[: row.index("</tr>")]
+    assert 'aria-describedby="chart-hr-quote-1"' in row
+    assert '<span class="quote-tip" id="chart-hr-quote-1">' in row and "“HR, 0.49; 95% CI, 0.38-0.65”" in row
+    rows = list(csv.DictReader(io.StringIO(csv_text.content.decode())))
+    assert [r["quote"] for r in rows] == ["HR, 0.49; 95% CI, 0.38-0.65", ""]
+
+
 def test_compare_csv_link_is_beside_every_chart(board_client, kb):
     response = board_client.get("/compare/", {"regimens": "NEW,CTL"})
 

@@ -145,6 +145,19 @@ def test_load_evidence_fixture_maps_drugs_regimens_and_actions():
     assert list(action.other_sources.values_list("url", flat=True)) == ["https://example.org/action-a-more"]
 
 
+def test_load_evidence_keeps_the_quote_of_a_result_a_caution_and_an_approval():
+    _load(*BASE)
+
+    result = Result.objects.get(trial__key="TRIAL-B", endpoint="orr")
+    caution = Caution.objects.get(drug__key="DRUG-B", key="synthetic_caution_three")
+    approval = Approval.objects.get(regimen__key="REG-A", agency="FDA")
+    assert result.quote == "the overall response rate was 40% (95% CI, 30%-50%)"
+    assert caution.quote == "Synthetic drug B needs a synthetic precaution."
+    assert caution.source.url == "https://example.org/drug-b-caution"
+    assert approval.quote == "approved for a synthetic indication after 1 prior line"
+    assert Result.objects.get(trial__key="TRIAL-A", endpoint="orr").quote == ""  # first-curation facts
+
+
 def test_url_source_key_is_stable():
     key = url_source_key("https://example.org/reg-a-fda")
 
@@ -277,7 +290,24 @@ def _duplicate_result(docs: Docs) -> None:
 
 
 T = [TRIALS, "trials", 0]  # TRIAL-A
+THIRTY_ONE_WORDS = " ".join(f"word{i}" for i in range(31))
 BAD_DATA = {
+    "result_quote_over_30_words": (
+        _set([*T, "results", 0, "quote"], THIRTY_ONE_WORDS),
+        r"^trials_synthetic\.yaml:\d+: TRIAL-A result 1 \(pfs_median A\): quote has 31 words \(at most 30\)",
+    ),
+    "caution_quote_over_30_words": (
+        _set([REGIMENS, "drugs", 0, "cautions", 1, "quote"], THIRTY_ONE_WORDS),
+        r"^regimens_synthetic\.yaml:\d+: drug DRUG-A caution synthetic_caution_two: quote has 31 words \(at most 30\)",
+    ),
+    "approval_quote_over_30_words": (
+        _set([REGIMENS, "regimens", 0, "approvals", 0, "quote"], THIRTY_ONE_WORDS),
+        r"^regimens_synthetic\.yaml:\d+: regimen REG-A approval 1 \(EMA 2020\): quote has 31 words \(at most 30\)",
+    ),
+    "caution_quote_without_source": (
+        _set([REGIMENS, "drugs", 0, "cautions", 1, "quote"], "a phrase read from nowhere"),
+        r"drug DRUG-A caution synthetic_caution_two: quote needs the source it was read from$",
+    ),
     "unknown_regimen_in_arm": (
         _set([*T, "arms", 1, "regimen"], "REG-Z"),
         r"^trials_synthetic\.yaml:\d+: TRIAL-A arm 2 \(B\): unknown regimen 'REG-Z'$",
@@ -473,6 +503,28 @@ def test_export_evidence_writes_the_files_format():
     reg_a = document["regimens"][0]
     assert reg_a["approvals"][0]["source"] == "https://example.org/reg-a-ema"
     assert (reg_a["approvals"][0]["date"], reg_a["approvals"][0]["status"]) == ("2020-06-01", "conditional")
+
+
+def test_export_evidence_round_trip_keeps_quotes(tmp_path):
+    _load(*BASE)
+    exported = _export()
+    _empty_knowledge_base()
+    (tmp_path / "export.yaml").write_text(exported)
+
+    _load(tmp_path / "export.yaml")
+
+    document = yaml.safe_load(exported)
+    trial_b = next(trial for trial in document["trials"] if trial["key"] == "TRIAL-B")
+    assert trial_b["results"][0]["quote"] == "the overall response rate was 40% (95% CI, 30%-50%)"
+    drug_b = next(drug for drug in document["drugs"] if drug["key"] == "DRUG-B")
+    assert drug_b["cautions"][0]["quote"] == "Synthetic drug B needs a synthetic precaution."
+    assert "quote" not in document["regimens"][0]["approvals"][0]  # none given: none written
+    assert Result.objects.get(trial__key="TRIAL-B").quote == trial_b["results"][0]["quote"]
+    assert Caution.objects.get(drug__key="DRUG-B").quote == drug_b["cautions"][0]["quote"]
+    assert Approval.objects.get(regimen__key="REG-A", agency="FDA").quote == (
+        "approved for a synthetic indication after 1 prior line"
+    )
+    assert _export() == exported
 
 
 def test_export_evidence_writes_floats_as_in_the_files():

@@ -10,6 +10,7 @@ from regimens.models import Agency, ApprovalStatus, DrugClass, Endpoint, Phase, 
 from tests.integration.factories import (
     HTMX,
     ApprovalFactory,
+    CautionFactory,
     DrugFactory,
     RegimenComponentFactory,
     RegimenFactory,
@@ -337,6 +338,52 @@ def test_trial_detail_notes_link_source_keys_and_stay_escaped(board_client):
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
 
+def test_trial_detail_shows_a_quote_beside_its_source_link(board_client):
+    arm = TrialArmFactory()
+    quoted = ResultFactory(
+        arm=arm,
+        value=41.7,
+        ci_low=None,
+        ci_high=None,
+        quote="mPFS was 41.7 months with Isa-Kd vs 20.8 months",
+    )
+    ResultFactory(arm=arm, endpoint=Endpoint.ORR, unit=Unit.PERCENT, value=42, ci_low=None, ci_high=None)
+
+    html = _text(board_client.get(arm.trial.get_absolute_url()))
+
+    row = _row_with(html, "41.7 months</td>")
+    link = f'<a class="source" href="{quoted.source.url}" title="{quoted.source.citation}" rel="external noopener" aria-describedby="quote-result-{quoted.pk}">'
+    assert link in row
+    tip = row[row.index(f'<span class="quote-tip" id="quote-result-{quoted.pk}">') :]
+    assert "“mPFS was 41.7 months with Isa-Kd vs 20.8 months”" in tip[: tip.index("</td>")]
+    assert (
+        '<span class="not-reported">not reported</span>' in row
+    )  # no CI from the source: still not reported
+    assert "quote-tip" not in _row_with(html, "42%")  # a first-curation figure carries no quote
+
+
+def test_regimen_detail_shows_the_quotes_of_cautions_and_approvals(board_client):
+    regimen = RegimenFactory()
+    drug = DrugFactory()
+    RegimenComponentFactory(regimen=regimen, drug=drug)
+    caution = CautionFactory(
+        drug=drug, description="Antiemetic prophylaxis", quote="Provide prophylactic antiemetics"
+    )
+    approval = ApprovalFactory(regimen=regimen, quote="approved for adults after one prior therapy")
+
+    html = _text(board_client.get(regimen.get_absolute_url()))
+
+    caution_row = _row_with(html, "Antiemetic prophylaxis")
+    assert f'aria-describedby="quote-caution-{caution.pk}"' in caution_row
+    assert (
+        f'id="quote-caution-{caution.pk}"' in caution_row
+        and "“Provide prophylactic antiemetics”" in caution_row
+    )
+    approval_row = _row_with(html, approval.indication)
+    assert f'aria-describedby="quote-approval-{approval.pk}"' in approval_row
+    assert "“approved for adults after one prior therapy”" in approval_row
+
+
 def test_trial_detail_unknown_key_is_404(board_client):
     assert board_client.get(reverse("regimens:trial_detail", args=["NO-SUCH"])).status_code == 404
 
@@ -452,6 +499,40 @@ def test_trial_detail_karmma3_shows_pfs_medians_with_their_source(board_client, 
         assert f'href="{source.link}"' in row, figure
     assert "crossover" in html  # the caveat is on the page
     assert "not reported" in html  # KarMMa-3 did not report its lenalidomide-refractory share
+
+
+def test_trial_detail_candor_len_refractory_os_carries_its_quote_beside_the_source(
+    board_client, knowledge_base
+):
+    source = Source.objects.get(key="candor-bloodadv-2023")
+
+    html = _text(board_client.get(reverse("regimens:trial_detail", args=["CANDOR"])))
+
+    row = _row_with(html, "38.2 months")
+    assert f'href="{source.link}"' in row
+    assert 'aria-describedby="quote-result-' in row
+    assert (
+        "“patients refractory to lenalidomide (KdD, not reached vs Kd, 38.2 months; HR, 0.69 [0.43-1.11])”"
+        in row
+    )
+
+
+def test_trial_detail_ikema_final_hr_keeps_its_95_4_percent_ci_and_quote(board_client, knowledge_base):
+    html = _text(board_client.get(reverse("regimens:trial_detail", args=["IKEMA"])))
+
+    hr = _row_with(html, "95.4% CI 0.42–0.83")
+    assert "“(HR = 0.59; 95.4% CI: 0.42-0.83)”" in hr
+    assert 'href="https://kyprolis-hcp.com/combinations"' in hr
+    median = _row_with(html, "41.7 months")
+    assert '<span class="not-reported">not reported</span>' in median  # the page gives no CI for the median
+
+
+def test_regimen_detail_shows_a_researched_caution_with_its_quote(board_client, knowledge_base):
+    html = _text(board_client.get(reverse("regimens:regimen_detail", args=["SVD"])))
+
+    row = _row_with(html, "Antiemetic prophylaxis")
+    assert 'href="https://reference.medscape.com/drug/xpovio-selinexor-1000301"' in row
+    assert "Provide prophylactic concomitant treatment with a 5–HT3 antagonist" in row
 
 
 def test_pages_with_the_full_knowledge_base_run_pinned_queries(
