@@ -179,7 +179,16 @@ def headline(trial: Trial) -> dict[str, Any]:
             out["hrs"].append(
                 {"value": r.value_label, "ci": r.ci_label, "arms": f"{arm} vs {vs}" if vs else arm}
             )
-    out["sources"] = list({r.source.key: _source_of(r.source) for r in chosen}.values())
+    # A source once per page part; a figure read with a verbatim quote keeps it beside the link.
+    sources: dict[tuple[str, str], dict[str, str]] = {}
+    for r in chosen:
+        ref = {
+            **_source_of(r.source),
+            "quote": r.quote,
+            "quote_id": f"quote-{trial.key}-{r.pk}" if r.quote else "",
+        }
+        sources.setdefault((r.source.key, r.quote), ref)
+    out["sources"] = list(sources.values())
     out["summary"] = _summary(out)
     return out
 
@@ -268,6 +277,9 @@ def _option(option: dict, kb: _Lookups, questions: list[dict]) -> dict[str, Any]
     action = kb.actions.get(key)
     trials = [kb.trials[k] for k in option.get("trials") or () if k in kb.trials]
     headlines = [headline(t) for t in trials]
+    for h in headlines:  # a trial may stand under two options: quote ids stay unique on the page
+        for ref in h["sources"]:
+            ref["quote_id"] = f"{ref['quote_id']}-{key}" if ref["quote_id"] else ""
     approvals = (
         [
             _approval(a)
