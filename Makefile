@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run setup test lint fmt venv clean bench
+.PHONY: run setup test pytest lint fmt venv clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@PYBIN=$$(bin/find-python) && echo "Using $$PYBIN" && \
@@ -42,7 +42,13 @@ test: venv
 	bin/ensure-vnu
 	$(MAKE) --no-print-directory lint
 	ENV_FILE= SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory pytest
+
+# The suite on both cores (pytest-xdist), then the browser tests on their own: their live
+# server flushes its database after each test, which later tests in that process must not see.
+pytest: venv
+	$(VENV)/bin/pytest -n 2 --ignore=tests/browser
+	$(VENV)/bin/pytest tests/browser
 
 # Page times, query counts and throughput at 100 and 10,000 synthetic cases (bench/README.md).
 # Never part of `make test`; builds its own databases under bench/.data/.
