@@ -13,17 +13,18 @@ from django.db import models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from regimens.models import Regimen, RegimenComponent
 
 
 class Sex(models.TextChoices):
-    FEMALE = "F", "female"
+    FEMALE = "F", _("female")
     """Female."""
-    MALE = "M", "male"
+    MALE = "M", _("male")
     """Male."""
-    OTHER = "X", "other / not stated"
+    OTHER = "X", _("other / not stated")
     """Not recorded or neither."""
 
 
@@ -34,49 +35,49 @@ class Stage(models.TextChoices):
     """Stage II."""
     III = "III", "III"
     """Stage III."""
-    UNKNOWN = "", "unknown"
+    UNKNOWN = "", _("unknown")
     """Not staged or not recorded."""
 
 
 class FishResult(models.TextChoices):
-    PRESENT = "present", "present"
+    PRESENT = "present", _("present")
     """Abnormality detected by FISH."""
-    ABSENT = "absent", "absent"
+    ABSENT = "absent", _("absent")
     """Tested, not detected."""
-    UNKNOWN = "unknown", "not tested / unknown"
+    UNKNOWN = "unknown", _("not tested / unknown")
     """No result available."""
 
 
 class Frailty(models.TextChoices):
-    FIT = "fit", "fit (IMWG score 0)"
+    FIT = "fit", _("fit (IMWG score 0)")
     """IMWG frailty score 0."""
-    INTERMEDIATE = "intermediate", "intermediate fitness (score 1)"
+    INTERMEDIATE = "intermediate", _("intermediate fitness (score 1)")
     """IMWG frailty score 1."""
-    FRAIL = "frail", "frail (score ≥2)"
+    FRAIL = "frail", _("frail (score ≥2)")
     """IMWG frailty score 2 or more."""
 
 
 class CardiovascularRisk(models.TextChoices):
-    NONE = "none", "none"
+    NONE = "none", _("none")
     """No cardiovascular comorbidity."""
-    CONTROLLED_HYPERTENSION = "controlled_hypertension", "controlled hypertension"
+    CONTROLLED_HYPERTENSION = "controlled_hypertension", _("controlled hypertension")
     """Hypertension under control."""
-    UNCONTROLLED_HYPERTENSION = "uncontrolled_hypertension", "uncontrolled hypertension"
+    UNCONTROLLED_HYPERTENSION = "uncontrolled_hypertension", _("uncontrolled hypertension")
     """Hypertension not controlled."""
-    HEART_FAILURE = "heart_failure_or_reduced_lvef", "heart failure or reduced LVEF"
+    HEART_FAILURE = "heart_failure_or_reduced_lvef", _("heart failure or reduced LVEF")
     """Heart failure or reduced left-ventricular ejection fraction."""
-    ISCHAEMIC = "ischaemic_heart_disease", "ischaemic heart disease"
+    ISCHAEMIC = "ischaemic_heart_disease", _("ischaemic heart disease")
     """Coronary artery disease."""
-    OTHER = "other_cv_disease", "other cardiovascular disease"
+    OTHER = "other_cv_disease", _("other cardiovascular disease")
     """Anything else relevant to carfilzomib."""
 
 
 class YesNoUnknown(models.TextChoices):
-    YES = "yes", "yes"
+    YES = "yes", _("yes")
     """Yes."""
-    NO = "no", "no"
+    NO = "no", _("no")
     """No."""
-    UNKNOWN = "unknown", "unknown / not assessed"
+    UNKNOWN = "unknown", _("unknown / not assessed")
     """Not assessed yet."""
 
 
@@ -204,17 +205,20 @@ class Response(models.TextChoices):
 
 
 class LineOutcome(models.TextChoices):
-    PROGRESSION_ON_THERAPY = "progression_on_therapy", "progression on therapy"
+    PROGRESSION_ON_THERAPY = "progression_on_therapy", _("progression on therapy")
     """Progressed while receiving the line (maintenance included): refractory."""
-    PROGRESSION_WITHIN_60_DAYS = "progression_within_60_days", "progression within 60 days of the last dose"
+    PROGRESSION_WITHIN_60_DAYS = (
+        "progression_within_60_days",
+        _("progression within 60 days of the last dose"),
+    )
     """IMWG: also refractory."""
-    PROGRESSION_LATER = "progression_later", "progression more than 60 days after the last dose"
+    PROGRESSION_LATER = "progression_later", _("progression more than 60 days after the last dose")
     """Relapse off therapy: exposed, still sensitive."""
-    TOXICITY = "toxicity", "stopped for toxicity"
+    TOXICITY = "toxicity", _("stopped for toxicity")
     """Stopped because of side effects: intolerant."""
-    COMPLETED = "completed", "completed, no progression yet"
+    COMPLETED = "completed", _("completed, no progression yet")
     """Planned course finished, no progression recorded."""
-    ONGOING = "ongoing", "ongoing"
+    ONGOING = "ongoing", _("ongoing")
     """Still receiving it."""
 
 
@@ -361,19 +365,19 @@ class Meeting(models.Model):
 
 
 class Specialty(models.TextChoices):
-    HAEMATOLOGY = "haematology", "Haematology"
+    HAEMATOLOGY = "haematology", _("Haematology")
     """Treating haematologists."""
-    PHARMACY = "pharmacy", "Pharmacy"
+    PHARMACY = "pharmacy", _("Pharmacy")
     """Clinical pharmacists."""
-    NURSING = "nursing", "Nursing"
+    NURSING = "nursing", _("Nursing")
     """Specialist nurses."""
-    RADIOLOGY = "radiology", "Radiology"
+    RADIOLOGY = "radiology", _("Radiology")
     """Imaging."""
-    PATHOLOGY = "pathology", "Pathology"
+    PATHOLOGY = "pathology", _("Pathology")
     """Pathology and cytogenetics."""
-    TRANSPLANT = "transplant", "Transplant / cell therapy"
+    TRANSPLANT = "transplant", _("Transplant / cell therapy")
     """Transplant and CAR-T programme."""
-    OTHER = "other", "Other"
+    OTHER = "other", _("Other")
     """Anyone else."""
 
 
@@ -408,30 +412,30 @@ class AgendaItem(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
-    PLANNED = "planned", "planned"
+    PLANNED = "planned", _("planned")
     """Decided, not started yet."""
-    STARTED = "started", "started"
+    STARTED = "started", _("started")
     """Treatment started as decided."""
-    NOT_STARTED = "not_started", "not started"
+    NOT_STARTED = "not_started", _("not started")
     """Not carried out; the deviation reason says why."""
 
 
 class DeviationReason(models.TextChoices):
     NONE = "", "—"
     """No deviation."""
-    PATIENT_CHOICE = "patient_choice", "patient's choice"
+    PATIENT_CHOICE = "patient_choice", _("patient's choice")
     """The patient declined or chose otherwise."""
-    CLINICAL_DETERIORATION = "clinical_deterioration", "clinical deterioration or death"
+    CLINICAL_DETERIORATION = "clinical_deterioration", _("clinical deterioration or death")
     """The patient's condition changed."""
-    TOXICITY = "toxicity_comorbidity", "toxicity or comorbidity"
+    TOXICITY = "toxicity_comorbidity", _("toxicity or comorbidity")
     """A new contraindication."""
-    ACCESS = "access", "drug not available or not reimbursed"
+    ACCESS = "access", _("drug not available or not reimbursed")
     """Availability, reimbursement or slot."""
-    TRIAL = "trial", "enrolled in a clinical trial instead"
+    TRIAL = "trial", _("enrolled in a clinical trial instead")
     """Trial enrolment."""
-    MISSING_INFORMATION = "missing_information", "missing documentation or work-up"
+    MISSING_INFORMATION = "missing_information", _("missing documentation or work-up")
     """The case was not ready."""
-    OTHER = "other", "other"
+    OTHER = "other", _("other")
     """See the note."""
 
 
