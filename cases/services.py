@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from algorithm import services as algorithm_services
 from algorithm.presenting import labels, option_choices, present
@@ -124,10 +125,10 @@ def recommend(facts: dict[str, Any]) -> dict[str, Any]:
     try:
         return algorithm_services.recommend(facts)
     except algorithm_services.NoPublishedAlgorithm as exc:
-        return unavailable(f"No algorithm version is published yet ({exc}).")
+        return unavailable(gettext("No algorithm version is published yet (%(error)s).") % {"error": exc})
     except (ValueError, TypeError, LookupError) as exc:
         logger.warning("recommend() rejected the facts of a case: %s", exc)
-        return unavailable(f"The algorithm could not use these facts: {exc}")
+        return unavailable(gettext("The algorithm could not use these facts: %(error)s") % {"error": exc})
 
 
 @dataclass(frozen=True)
