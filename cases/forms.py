@@ -94,6 +94,15 @@ class CaseForm(FieldsetsMixin, forms.ModelForm):
             "car_t_notes": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {
+            "code": _("Code"),
+            "age_at_diagnosis": _("Age at diagnosis"),
+            "sex": _("Sex"),
+            "cardiovascular_risk": _("Cardiovascular risk"),
+            "ocular_surface_disease": _("Ocular surface disease"),
+            "prefers_fewer_hospital_visits": _("Prefers fewer hospital visits"),
+            "notes": _("Notes"),
+        }
 
     def clean_code(self):
         return self.cleaned_data["code"].strip().upper()
@@ -161,6 +170,12 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
 
     class Meta:
         model = TherapyLine
+        labels = {
+            "number": _("Number"),
+            "len_dose_at_progression_mg": _("Lenalidomide dose at progression (mg)"),
+            "outcome": _("How the line ended"),
+            "notes": _("Notes"),
+        }
         fields = [
             "number", "regimen", "regimen_text", "drug_keys", "other_drug_classes", "start", "end",
             "asct", "asct_date", "maintenance_drug_keys", "maintenance_start", "len_dose_at_progression_mg",
@@ -321,6 +336,7 @@ class MeetingForm(forms.ModelForm):
     class Meta:
         model = Meeting
         fields = ["date", "title", "location", "notes"]
+        labels = {"title": _("Title"), "location": _("Location"), "notes": _("Notes")}
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -328,6 +344,7 @@ class AttendeeForm(forms.ModelForm):
     class Meta:
         model = Attendee
         fields = ["name", "specialty"]
+        labels = {"name": _("Name"), "specialty": _("Specialty")}
         widgets = {"name": forms.TextInput(attrs={"placeholder": _("as it should appear in the minutes")})}
         help_texts = {"name": ""}
 
@@ -340,6 +357,7 @@ class AgendaItemForm(forms.ModelForm):
     class Meta:
         model = AgendaItem
         fields = ["case", "question"]
+        labels = {"question": _("Question")}
         widgets = {"question": forms.TextInput(attrs={"placeholder": _("what the board is asked")})}
         help_texts = {"question": ""}
 
@@ -379,6 +397,15 @@ class DecisionForm(forms.ModelForm):
             "dissent": forms.Textarea(attrs={"rows": 2}),
             "patient_preference": forms.Textarea(attrs={"rows": 2}),
         }
+        labels = {
+            "rationale": _("Rationale"),
+            "dissent": _("Dissent"),
+            "patient_preference": _("Patient's preference"),
+            "status": _("Status"),
+            "deviation_reason": _("Deviation reason"),
+            "deviation_note": _("Deviation note"),
+            "follow_up": _("Follow-up date"),
+        }
 
     field_order = [
         "option",
@@ -411,6 +438,15 @@ class DecisionStatusForm(forms.ModelForm):
         model = Decision
         fields = ["status", "deviation_reason", "deviation_note", "follow_up"]
         widgets = {"follow_up": forms.DateInput(attrs={"type": "date"})}
+        labels = {
+            "rationale": _("Rationale"),
+            "dissent": _("Dissent"),
+            "patient_preference": _("Patient's preference"),
+            "status": _("Status"),
+            "deviation_reason": _("Deviation reason"),
+            "deviation_note": _("Deviation note"),
+            "follow_up": _("Follow-up date"),
+        }
 
     def clean(self):
         data = super().clean()

@@ -114,52 +114,58 @@ class Case(models.Model):
         unique=True,
         validators=[
             RegexValidator(
-                r"^[A-Z0-9][A-Z0-9-]*$", "Use capital letters, digits and hyphens only, e.g. MM-2025-014."
+                r"^[A-Z0-9][A-Z0-9-]*$", _("Use capital letters, digits and hyphens only, e.g. MM-2025-014.")
             )
         ],
-        help_text="Pseudonymous code, e.g. MM-2025-014. Never a name, initials or a hospital number.",
+        help_text=_("Pseudonymous code, e.g. MM-2025-014. Never a name, initials or a hospital number."),
     )
     age_at_diagnosis = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(18), MaxValueValidator(110)], help_text="Years."
+        validators=[MinValueValidator(18), MaxValueValidator(110)], help_text=_("Years.")
     )
     sex = models.CharField(max_length=1, choices=Sex, default=Sex.OTHER)
-    diagnosis = models.DateField(help_text="Month and year of diagnosis.")
-    iss = models.CharField("ISS", max_length=3, choices=Stage, blank=True)
-    r_iss = models.CharField("R-ISS", max_length=3, choices=Stage, blank=True)
-    del_17p = models.CharField("del(17p)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_4_14 = models.CharField("t(4;14)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_14_16 = models.CharField("t(14;16)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    gain_1q = models.CharField("gain/amp 1q", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_11_14 = models.CharField("t(11;14)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    frailty = models.CharField("IMWG frailty", max_length=20, choices=Frailty, blank=True)
-    ecog = models.PositiveSmallIntegerField("ECOG", null=True, blank=True, validators=[MaxValueValidator(4)])
+    diagnosis = models.DateField(help_text=_("Month and year of diagnosis."))
+    iss = models.CharField(_("ISS"), max_length=3, choices=Stage, blank=True)
+    r_iss = models.CharField(_("R-ISS"), max_length=3, choices=Stage, blank=True)
+    del_17p = models.CharField(_("del(17p)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    t_4_14 = models.CharField(_("t(4;14)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    t_14_16 = models.CharField(_("t(14;16)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    gain_1q = models.CharField(
+        _("gain/amp 1q"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN
+    )
+    t_11_14 = models.CharField(_("t(11;14)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    frailty = models.CharField(_("IMWG frailty"), max_length=20, choices=Frailty, blank=True)
+    ecog = models.PositiveSmallIntegerField(
+        _("ECOG"), null=True, blank=True, validators=[MaxValueValidator(4)]
+    )
     cardiovascular_risk = models.CharField(max_length=40, choices=CardiovascularRisk, blank=True)
     peripheral_neuropathy_grade = models.PositiveSmallIntegerField(
-        "peripheral neuropathy grade",
+        _("peripheral neuropathy grade"),
         null=True,
         blank=True,
         validators=[MaxValueValidator(4)],
-        help_text="CTCAE 0–4.",
+        help_text=_("CTCAE 0–4."),
     )
     crcl_ml_min = models.PositiveSmallIntegerField(
-        "creatinine clearance (mL/min)", null=True, blank=True, validators=[MaxValueValidator(250)]
+        _("creatinine clearance (mL/min)"), null=True, blank=True, validators=[MaxValueValidator(250)]
     )
     ocular_surface_disease = models.CharField(
         max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
     car_t_eligible = models.CharField(
-        "CAR-T eligible", max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
+        _("CAR-T eligible"), max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
-    car_t_notes = models.TextField("CAR-T eligibility notes", blank=True)
+    car_t_notes = models.TextField(_("CAR-T eligibility notes"), blank=True)
     prefers_fewer_hospital_visits = models.CharField(
         max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
     current_relapse = models.DateField(
-        null=True, blank=True, help_text="Month of the relapse the board discusses; empty: this month."
+        null=True, blank=True, help_text=_("Month of the relapse the board discusses; empty: this month.")
     )
-    notes = models.TextField(blank=True, help_text="Clinical notes. No names, dates of birth or addresses.")
+    notes = models.TextField(
+        blank=True, help_text=_("Clinical notes. No names, dates of birth or addresses.")
+    )
     version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Optimistic concurrency counter."
+        default=1, editable=False, help_text=_("Optimistic concurrency counter.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -248,28 +254,34 @@ class TherapyLine(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="From the knowledge base; empty for anything else (then name it below and tick its drugs).",
+        help_text=_(
+            "From the knowledge base; empty for anything else (then name it below and tick its drugs)."
+        ),
     )
     regimen_text = models.CharField(
-        "other regimen", max_length=120, blank=True, help_text="Free text, e.g. VRd, VTd, Dara-VTd."
+        _("other regimen"), max_length=120, blank=True, help_text=_("Free text, e.g. VRd, VTd, Dara-VTd.")
     )
     drug_keys = models.JSONField(
-        default=list, blank=True, help_text="Drugs of a free-text regimen (knowledge-base drug keys)."
+        default=list, blank=True, help_text=_("Drugs of a free-text regimen (knowledge-base drug keys).")
     )
     other_drug_classes = models.JSONField(
-        default=list, blank=True, help_text="Classes of drugs not in the knowledge base (e.g. an alkylator)."
+        default=list,
+        blank=True,
+        help_text=_("Classes of drugs not in the knowledge base (e.g. an alkylator)."),
     )
-    start = models.DateField(help_text="Month the line started.")
-    end = models.DateField(null=True, blank=True, help_text="Month of the last dose; empty while ongoing.")
-    progression = models.DateField(null=True, blank=True, help_text="Month of progression, if any.")
-    asct = models.BooleanField("ASCT", default=False, help_text="Autologous transplant within this line.")
-    asct_date = models.DateField("ASCT month", null=True, blank=True)
+    start = models.DateField(help_text=_("Month the line started."))
+    end = models.DateField(null=True, blank=True, help_text=_("Month of the last dose; empty while ongoing."))
+    progression = models.DateField(null=True, blank=True, help_text=_("Month of progression, if any."))
+    asct = models.BooleanField(
+        _("ASCT"), default=False, help_text=_("Autologous transplant within this line.")
+    )
+    asct_date = models.DateField(_("ASCT month"), null=True, blank=True)
     maintenance_drug_keys = models.JSONField(
-        default=list, blank=True, help_text="Maintenance drugs (knowledge-base keys), e.g. LENALIDOMIDE."
+        default=list, blank=True, help_text=_("Maintenance drugs (knowledge-base keys), e.g. LENALIDOMIDE.")
     )
     maintenance_start = models.DateField(null=True, blank=True)
     len_dose_at_progression_mg = models.DecimalField(
-        "lenalidomide dose at progression (mg)",
+        _("lenalidomide dose at progression (mg)"),
         max_digits=4,
         decimal_places=1,
         null=True,
@@ -277,7 +289,7 @@ class TherapyLine(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(50)],
     )
     best_response = models.CharField(max_length=4, choices=Response, blank=True)
-    outcome = models.CharField("how the line ended", max_length=40, choices=LineOutcome)
+    outcome = models.CharField(_("how the line ended"), max_length=40, choices=LineOutcome)
     notes = models.CharField(max_length=300, blank=True)
     history = HistoricalRecords()
 
@@ -384,7 +396,7 @@ class Specialty(models.TextChoices):
 class Attendee(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendees")
     name = models.CharField(
-        max_length=120, help_text="A clinician's name as it should appear in the minutes."
+        max_length=120, help_text=_("A clinician's name as it should appear in the minutes.")
     )
     specialty = models.CharField(max_length=20, choices=Specialty)
 
@@ -399,7 +411,7 @@ class AgendaItem(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="agenda_items")
     position = models.PositiveSmallIntegerField(default=0)
-    question = models.CharField(max_length=300, blank=True, help_text="What the board is asked.")
+    question = models.CharField(max_length=300, blank=True, help_text=_("What the board is asked."))
     history = HistoricalRecords()
 
     class Meta:
@@ -459,21 +471,21 @@ class Decision(models.Model):
     meeting = models.ForeignKey(
         Meeting, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
-    option_key = models.CharField(max_length=60, help_text="Regimen or action key, or OTHER.")
+    option_key = models.CharField(max_length=60, help_text=_("Regimen or action key, or OTHER."))
     option_label = models.CharField(max_length=200)
     category = models.CharField(
-        max_length=30, blank=True, help_text="The option's category in the recommendation at the time."
+        max_length=30, blank=True, help_text=_("The option's category in the recommendation at the time.")
     )
     rationale = models.TextField()
     dissent = models.TextField(blank=True)
     patient_preference = models.TextField(blank=True)
-    follow_up = models.DateField("follow-up date", null=True, blank=True)
+    follow_up = models.DateField(_("follow-up date"), null=True, blank=True)
     status = models.CharField(max_length=20, choices=DecisionStatus, default=DecisionStatus.PLANNED)
     deviation_reason = models.CharField(max_length=30, choices=DeviationReason, blank=True)
     deviation_note = models.CharField(max_length=300, blank=True)
     algorithm_version = models.CharField(max_length=80, blank=True)
     snapshot = models.JSONField(
-        help_text="Frozen at the decision: facts, the full recommendation, evidence figures shown."
+        help_text=_("Frozen at the decision: facts, the full recommendation, evidence figures shown.")
     )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)

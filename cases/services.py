@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from algorithm import services as algorithm_services
 from algorithm.presenting import labels, option_choices, present
@@ -171,6 +172,8 @@ def snapshot(case: Case, options: CaseOptions) -> dict[str, Any]:
     """
     return {
         "taken_at": timezone.now().isoformat(),
+        # The words are frozen in the language of the page the board saw; pages mark them with it.
+        "language": get_language() or settings.LANGUAGE_CODE,
         "case": case.code,
         "case_version": case.version,
         "facts": {

@@ -193,8 +193,16 @@ def analysis_short(analysis: str) -> str:
 
 
 def follow_up(analysis: str) -> str:
+    """The median follow-up an analysis text states ("~17 months"), in the active language."""
     match = FOLLOW_UP.search(analysis)
-    return match.group(1) if match else ""
+    if not match:
+        return ""
+    stated = match.group(1)
+    number = re.search(r"\d+(?:\.\d+)?", stated)
+    if number is None:
+        return stated
+    approx = "~" if "~" in stated else ""
+    return approx + gettext("%(number)s months") % {"number": num(float(number.group()))}
 
 
 def colour(arm: ArmRef) -> str:

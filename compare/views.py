@@ -60,6 +60,7 @@ class Chart:
     table: list[charts.TableRow]
     csv_url: str
     notes: list[str] = field(default_factory=list)
+    notes_curated: bool = False  # the notes are the knowledge base's (English) text, not the interface's
 
     @property
     def json_id(self) -> str:
@@ -262,6 +263,7 @@ def build_charts(
             table=charts.table_rows(arms, hr_rows, CHART_ENDPOINTS["hr"], population),
             csv_url=_query(request, format="csv", chart="hr"),
             notes=caveats,
+            notes_curated=True,
         ),
     }
 

@@ -17,7 +17,7 @@ IT = {"Accept-Language": "it"}
 EN = {"Accept-Language": "en"}
 # Words of the English interface that Italian never uses (whole words, case-sensitive).
 ENGLISH_WORDS = (
-    "the", "and", "with", "from", "not", "of", "for", "or", "is", "are", "no", "yes", "none",
+    "the", "and", "with", "from", "not", "of", "for", "or", "is", "are", "yes", "none",
     "Show", "Hide", "Next", "Previous", "Back", "Edit", "Save", "Cancel", "Search", "Status", "Source",
     "Sources", "Options", "Cases", "Case", "Meetings", "Meeting", "Trials", "Trial", "Regimens",
     "Regimen", "Algorithm", "Compare", "Decision", "Decisions", "History", "Lines", "Line", "Step",
