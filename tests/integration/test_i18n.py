@@ -10,6 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
+from compare.charts import analysis_short
+from regimens.models import Result, Trial
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +65,11 @@ def visible_text(html: str) -> str:
 
 
 def _user_texts() -> list[str]:
-    """What people typed (case notes, meeting titles, rationales): in whatever language they wrote."""
-    texts = []
+    """What people typed (case notes, meeting titles, rationales), in whatever language they wrote,
+    and the curated names and analysis labels that charts' captions quote inside a sentence."""
+    texts = list(Trial.objects.values_list("name", flat=True))
+    for analysis in Result.objects.values_list("analysis", flat=True).distinct():
+        texts += [analysis, analysis_short(analysis)]
     for model, fields in (
         (Case, ["notes", "car_t_notes"]),
         (TherapyLine, ["notes", "regimen_text"]),
