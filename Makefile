@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run setup test pytest lint fmt venv clean bench
+.PHONY: run setup test pytest lint fmt venv clean bench messages compilemessages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@PYBIN=$$(bin/find-python) && echo "Using $$PYBIN" && \
@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 .env:
 	bin/ensure-env $@
 
-setup: venv .env
+setup: venv .env compilemessages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_evidence
 	$(PY) manage.py load_demo
@@ -37,7 +37,7 @@ fmt: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv
+test: venv compilemessages
 	bin/ensure-chromium
 	bin/ensure-vnu
 	$(MAKE) --no-print-directory lint
@@ -49,6 +49,20 @@ test: venv
 pytest: venv
 	$(VENV)/bin/pytest -n 2 --ignore=tests/browser
 	$(VENV)/bin/pytest tests/browser
+
+# The Italian catalogue (locale/it/LC_MESSAGES). `make messages` collects every string of the
+# templates and Python modules (and of static/js, for JavaScriptCatalog) into the .po files;
+# translate the new msgids there (tests/unit/test_catalogue.py names the missing ones).
+# The compiled .mo files are build output: setup and test compile them.
+MESSAGES_IGNORE := --ignore=.tools --ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=node_modules
+messages: venv
+	bin/ensure-gettext
+	ENV_FILE= SECRET_KEY=i18n-tools $(PY) manage.py makemessages -l it --no-obsolete $(MESSAGES_IGNORE) --add-location=file
+	ENV_FILE= SECRET_KEY=i18n-tools $(PY) manage.py makemessages -l it -d djangojs --no-obsolete $(MESSAGES_IGNORE) --ignore=static/vendor --add-location=file
+
+compilemessages: venv
+	bin/ensure-gettext
+	ENV_FILE= SECRET_KEY=i18n-tools $(PY) manage.py compilemessages --ignore=.venv --ignore=bench
 
 # Page times, query counts and throughput at 100 and 10,000 synthetic cases (bench/README.md).
 # Never part of `make test`; builds its own databases under bench/.data/.

@@ -15,10 +15,13 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from algorithm import words
 from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, NOT_KNOWN
 
-UNKNOWN_LABEL = "Not known"
+UNKNOWN_LABEL = _("Not known")
 
 HISTORY_FIELDS = (
     "len_status",
@@ -54,27 +57,38 @@ STEP_FIELDS = {1: HISTORY_FIELDS, 2: PATIENT_FIELDS}
 
 # Short help that leads; the algorithm file's definition follows it.
 LEAD_HELP = {
-    "len_status": "IMWG refractory: progression on lenalidomide or within 60 days of the last dose. "
-    "Progression on low-dose (10 mg) maintenance counts as refractory.",
-    "anti_cd38_status": "Daratumumab (IV or SC) or isatuximab; refractory as for lenalidomide. "
-    "Progression on D-Rd makes the disease refractory to both (double refractory).",
-    "bortezomib_status": "Refractory: progression on it or within 60 days of the last dose; "
-    "intolerant: stopped for toxicity (e.g. neuropathy).",
-    "carfilzomib_status": "Refractory: progression on it or within 60 days of the last dose; "
-    "intolerant: stopped for toxicity.",
-    "pomalidomide_status": "Refractory: progression on it or within 60 days of the last dose.",
-    "prior_exposure": "Tick every class given in any earlier line; leave all unticked if not known. "
-    "The drug statuses above are counted as well.",
-    "frailty": "IMWG frailty score (age, Charlson comorbidity index, ADL, IADL): 0 fit, "
-    "1 intermediate, 2 or more frail.",
+    "len_status": _(
+        "IMWG refractory: progression on lenalidomide or within 60 days of the last dose. "
+        "Progression on low-dose (10 mg) maintenance counts as refractory."
+    ),
+    "anti_cd38_status": _(
+        "Daratumumab (IV or SC) or isatuximab; refractory as for lenalidomide. "
+        "Progression on D-Rd makes the disease refractory to both (double refractory)."
+    ),
+    "bortezomib_status": _(
+        "Refractory: progression on it or within 60 days of the last dose; "
+        "intolerant: stopped for toxicity (e.g. neuropathy)."
+    ),
+    "carfilzomib_status": _(
+        "Refractory: progression on it or within 60 days of the last dose; intolerant: stopped for toxicity."
+    ),
+    "pomalidomide_status": _("Refractory: progression on it or within 60 days of the last dose."),
+    "prior_exposure": _(
+        "Tick every class given in any earlier line; leave all unticked if not known. "
+        "The drug statuses above are counted as well."
+    ),
+    "frailty": _(
+        "IMWG frailty score (age, Charlson comorbidity index, ADL, IADL): 0 fit, "
+        "1 intermediate, 2 or more frail."
+    ),
 }
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
     spec = FIELD_SPECS[name]
     if spec.kind == "bool":
-        return [(NOT_KNOWN, UNKNOWN_LABEL), ("true", "Yes"), ("false", "No")]
-    return [(NOT_KNOWN, UNKNOWN_LABEL)] + [(str(c), spec.say(c)) for c in spec.choices]
+        return [(NOT_KNOWN, UNKNOWN_LABEL), ("true", gettext("Yes")), ("false", gettext("No"))]
+    return [(NOT_KNOWN, UNKNOWN_LABEL)] + [(str(c), words.say(name, c)) for c in spec.choices]
 
 
 class _LooseField(forms.Field):
@@ -92,9 +106,9 @@ def _field(name: str, help_text: str, definition: str) -> forms.Field:
 
 def _make_field(name: str, help_text: str) -> forms.Field:
     spec = FIELD_SPECS[name]
-    label = spec.title
+    label = words.title(name)
     if spec.kind == "classes":
-        choices = [(c, spec.say(c)) for c in EXPOSURE_CLASSES]
+        choices = [(c, words.say(name, c)) for c in EXPOSURE_CLASSES]
         return _LooseField(
             label=label,
             required=False,
@@ -108,7 +122,7 @@ def _make_field(name: str, help_text: str) -> forms.Field:
             label=label,
             required=False,
             strip=True,
-            help_text=(help_text + " Leave empty if not known.").strip(),
+            help_text=(help_text + " " + gettext("Leave empty if not known.")).strip(),
             widget=forms.NumberInput(attrs=attrs),
         )
     widget: forms.Widget
@@ -144,7 +158,7 @@ class StepForm(forms.Form):
         super().__init__(bound, auto_id="id_%s", label_suffix="")
         texts = definition_texts(definitions)
         for name in self.field_names:
-            self.fields[name] = _field(name, LEAD_HELP.get(name, ""), texts[name])
+            self.fields[name] = _field(name, str(LEAD_HELP.get(name, "")), texts[name])
 
 
 class HistoryForm(StepForm):

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from regimens.models import Action, Approval, Endpoint, Regimen, Result, Source, Trial, TrialArm
 
@@ -58,6 +58,37 @@ CATEGORY_TITLES = {key: title for key, title, _meaning in CATEGORIES}
 
 def category_title(key: str) -> str:
     return str(CATEGORY_TITLES.get(key, key))
+
+
+# The settings' labels of algorithm.yaml, for the catalogue: a label is translated while the
+# data still reads as written here; a label a curator has reworded shows as the data has it.
+SETTING_TITLES = {
+    "first_relapse_len_not_refractory": gettext_noop(
+        "Relapse while lenalidomide is not refractory (naive or still sensitive)"
+    ),
+    "len_refractory_cd38_naive_or_sensitive": gettext_noop(
+        "Lenalidomide-refractory, anti-CD38 naive or still sensitive (usually a first relapse during Len maintenance or after a first line built on VRd/Rd)"
+    ),
+    "len_and_cd38_refractory": gettext_noop(
+        "Double refractory: refractory to lenalidomide AND to anti-CD38 (usually a first relapse during D-Rd)"
+    ),
+    "third_line_len_and_pi_exposed_cd38_naive": gettext_noop(
+        "Lenalidomide and a PI already given (exposed or refractory), anti-CD38 naive (mostly after >= 2 prior lines)"
+    ),
+    "triple_class_exposed_2_to_3_prior_lines": gettext_noop(
+        "Triple-class exposed with 2-3 prior lines (a second or third relapse)"
+    ),
+    "triple_class_exposed_3plus_prior_lines": gettext_noop(
+        "Triple-class exposed after >= 3 prior lines, progressing on the last therapy"
+    ),
+    "post_bcma_or_penta_refractory": gettext_noop(
+        "After therapy aimed at BCMA, or penta-refractory, or both"
+    ),
+}
+
+
+def setting_label(key: str, label: str) -> str:
+    return _(label) if label and SETTING_TITLES.get(key) == label else label
 
 
 # -- sources -------------------------------------------------------------------------------------
@@ -177,7 +208,7 @@ def headline(trial: Trial) -> dict[str, Any]:
         else:
             vs = names.get(r.vs_id, "")
             out["hrs"].append(
-                {"value": r.value_label, "ci": r.ci_label, "arms": f"{arm} vs {vs}" if vs else arm}
+                {"value": r.value_label, "ci": r.ci_label, "arms": f"{arm}{_(' vs ')}{vs}" if vs else arm}
             )
     # A source once per page part; a figure read with a verbatim quote keeps it beside the link.
     sources: dict[tuple[str, str], dict[str, str]] = {}
@@ -203,7 +234,7 @@ def _summary(h: dict[str, Any]) -> str:
 
     parts = []
     if h["pfs"]:
-        parts.append(_("median PFS %(values)s") % {"values": arms(h["pfs"], " months")})
+        parts.append(_("median PFS %(values)s") % {"values": arms(h["pfs"], " " + _("months"))})
     if h["hrs"]:
         parts.append(_("HR %(value)s") % {"value": h["hrs"][0]["value"]})
     if not parts and h["orr"]:
@@ -320,7 +351,7 @@ def _option(option: dict, kb: _Lookups, questions: list[dict]) -> dict[str, Any]
         "action_description": action.description if action else "",
         "conditional": bool(option.get("conditional")),
         "needs_text": option.get("needs_text", ""),
-        "demoted_from": option.get("demoted_from") or "",
+        "demoted_from": category_title(option.get("demoted_from") or ""),
         "status_note": option.get("status_note") or "",
         "evidence_gap": option.get("evidence_gap") or "",
         "headlines": headlines,
@@ -360,14 +391,17 @@ def present(rec: dict[str, Any], document: dict | None = None) -> dict[str, Any]
         "settings": [
             {
                 "key": s.get("key", ""),
-                "label": s.get("label", ""),
+                "label": setting_label(s.get("key", ""), s.get("label", "")),
                 "conditions": list(s.get("conditions") or ()),
             }
             for s in rec.get("settings", [])
         ],
         "no_match_message": rec.get("no_match_message", ""),
         "possible_settings": [
-            {"label": p.get("label", ""), "needs_text": p.get("needs_text", "")}
+            {
+                "label": setting_label(p.get("key", ""), p.get("label", "")),
+                "needs_text": p.get("needs_text", ""),
+            }
             for p in rec.get("possible_settings", [])
         ],
         "groups": groups,

@@ -32,11 +32,12 @@ from django_htmx.http import push_url
 
 from algorithm import services
 from algorithm.engine import CaseFacts, FactsError
-from algorithm.engine.facts import FIELD_SPECS, title
+from algorithm.engine.facts import FIELD_SPECS
 from algorithm.forms import FORMS, STEP_FIELDS, given_facts, step_of
 from algorithm.links import facts_query, wizard_url
 from algorithm.presenting import present, source_ref, without_future
 from algorithm.services import input_definitions, published_document, published_key
+from algorithm.words import say, title
 from compare.links import compare_url
 from mmboard.http import HtmxHttpRequest, vary_on_htmx, wants_partial
 from regimens.fragments import KeptFragments, kept_partial
@@ -143,7 +144,7 @@ def _facts_list(given: dict) -> list[tuple[str, str]]:
             value = {"true": True, "false": False}.get(str(value).lower(), value)
         elif spec.kind == "choice" and str(value).isdigit():
             value = int(value)
-        out.append((spec.title, spec.say(value)))
+        out.append((title(name), say(name, value)))
     return out
 
 

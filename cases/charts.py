@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils import formats
+from django.utils.translation import get_language, gettext
+
 from cases.derivation import Line
 
 # Colour-blind-safe ramp from deep response to none.
@@ -32,7 +35,10 @@ def _iso(value: date) -> str:
 
 def timeline_figure(lines: list[Line], as_of: date) -> dict[str, Any]:
     lines = sorted(lines, key=lambda x: x.number)
-    labels = {line.number: f"Line {line.number}: {line.label}" for line in lines}
+    labels = {
+        line.number: gettext("Line %(number)s: %(label)s") % {"number": line.number, "label": line.label}
+        for line in lines
+    }
     traces: list[dict[str, Any]] = []
     for response in RESPONSE_ORDER:
         x: list[str | None] = []
@@ -44,14 +50,15 @@ def timeline_figure(lines: list[Line], as_of: date) -> dict[str, Any]:
             end = line.end or as_of
             x += [_iso(line.start), _iso(end), None]
             y += [labels[line.number]] * 2 + [None]
-            hover = f"{labels[line.number]}<br>best response {response or 'not recorded'}"
+            said = response or gettext("not recorded")
+            hover = f"{labels[line.number]}<br>" + gettext("best response %(response)s") % {"response": said}
             text += [hover, hover, None]
         if x:
             traces.append(
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": response or "response not recorded",
+                    "name": response or gettext("response not recorded"),
                     "x": x,
                     "y": y,
                     "text": text,
@@ -83,7 +90,7 @@ def timeline_figure(lines: list[Line], as_of: date) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "progression",
+                "name": gettext("progression"),
                 "x": [_iso(line.progression_month) for line in progressions if line.progression_month],
                 "y": [labels[line.number] for line in progressions],
                 "marker": {
@@ -95,12 +102,16 @@ def timeline_figure(lines: list[Line], as_of: date) -> dict[str, Any]:
                 "hoverinfo": "name+x",
             }
         )
+    xaxis: dict[str, Any] = {"type": "date", "title": {"text": gettext("month")}}
+    if not (get_language() or "en").startswith("en"):
+        # plotly.js writes month names in English only: other languages get numeric months.
+        xaxis.update({"tickformat": "%m/%Y", "hoverformat": "%m/%Y"})
     return {
         "data": traces,
         "layout": {
             "height": 110 + 46 * max(len(lines), 1),
             "margin": {"l": 170, "r": 20, "t": 10, "b": 40},
-            "xaxis": {"type": "date", "title": {"text": "month"}},
+            "xaxis": xaxis,
             "yaxis": {
                 "type": "category",
                 "autorange": "reversed",
@@ -110,5 +121,6 @@ def timeline_figure(lines: list[Line], as_of: date) -> dict[str, Any]:
             "legend": {"orientation": "h", "y": -0.25},
             "showlegend": True,
             "hovermode": "closest",
+            "separators": formats.get_format("DECIMAL_SEPARATOR") + formats.get_format("THOUSAND_SEPARATOR"),
         },
     }

@@ -16,12 +16,31 @@ IMWG definitions used here:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from algorithm.engine.facts import FIELD_SPECS, NOT_KNOWN, say, title
+from algorithm.engine.facts import FIELD_SPECS, NOT_KNOWN, title, value_words
+
+# Reasons, titles and value words in the active language: cases/apps.py sets this to Django's
+# gettext when the app is ready (this module imports no Django; without it, English).
+translate: Callable[[str], str] = str
+
+
+def _(text: str) -> str:
+    """A reason's words in the active language (`make messages` collects the marked texts)."""
+    return translate(text)
+
+
+def say(key: str, value: Any) -> str:
+    """A value of a fact in that fact's words, in the active language."""
+    if isinstance(value, (frozenset, set, list, tuple)):
+        return ", ".join(say(key, v) for v in sorted(value, key=str)) or _("none")
+    spec = FIELD_SPECS.get(key)
+    word = spec.words.get(value) if spec else None
+    return _(word or value_words(value))
+
 
 # Drug classes of the knowledge base (regimens.models.DrugClass values) ->
 # the class names of the algorithm's `prior_exposure` input.
@@ -45,6 +64,8 @@ DRUG_STATUS_INPUTS = {
     "carfilzomib_status": ("CARFILZOMIB", "carfilzomib"),
     "pomalidomide_status": ("POMALIDOMIDE", "pomalidomide"),
 }
+# The FISH results as a reason says them (listed for the catalogue).
+FISH_WORDS = (_("present"), _("absent"))
 INTOLERANCE_INPUTS = {"bortezomib_status", "carfilzomib_status"}
 ANTI_CD38_AGENTS = {"DARATUMUMAB": "daratumumab", "ISATUXIMAB": "isatuximab"}
 BCMA_CLASSES = {"bcma_adc": "adc", "bcma_car_t": "car_t", "bcma_bispecific": "bispecific"}
@@ -138,7 +159,7 @@ class Fact:
 
     @property
     def label(self) -> str:
-        return title(self.key)
+        return _(title(self.key))
 
     @property
     def value_label(self) -> str:
@@ -201,37 +222,57 @@ def _line_drug_statuses(line: Line) -> list[tuple[Drug, str, str]]:
                     if drug.key == "LENALIDOMIDE" and line.len_dose_at_progression_mg is not None
                     else ""
                 )
-                reason = f"refractory: progressed on line {line.number} maintenance{dose}, {when}"
+                reason = _("refractory: progressed on line %(line)s maintenance%(dose)s, %(when)s") % {
+                    "line": line.number,
+                    "dose": dose,
+                    "when": when,
+                }
             elif line.outcome == PROGRESSION_ON_THERAPY:
-                reason = f"refractory: progressed on line {line.number} ({line.label}), {when}"
+                reason = _("refractory: progressed on line %(line)s (%(regimen)s), %(when)s") % {
+                    "line": line.number,
+                    "regimen": line.label,
+                    "when": when,
+                }
             else:
-                reason = (
-                    f"refractory: progressed within 60 days of the last dose of line {line.number} "
-                    f"({line.label}), last dose {month_label(line.end)}, progression {when}"
-                )
+                reason = _(
+                    "refractory: progressed within 60 days of the last dose of line %(line)s "
+                    "(%(regimen)s), last dose %(end)s, progression %(when)s"
+                ) % {"line": line.number, "regimen": line.label, "end": month_label(line.end), "when": when}
             out.append((drug, "refractory", reason))
         elif line.best_response in REFRACTORY_RESPONSES and drug.key not in on_maintenance:
             out.append(
                 (
                     drug,
                     "refractory",
-                    f"refractory: best response {line.best_response} on line {line.number} ({line.label})",
+                    _("refractory: best response %(response)s on line %(line)s (%(regimen)s)")
+                    % {"response": line.best_response, "line": line.number, "regimen": line.label},
                 )
             )
         elif line.outcome == TOXICITY:
             out.append(
-                (drug, "intolerant", f"intolerant: line {line.number} ({line.label}) stopped for toxicity")
+                (
+                    drug,
+                    "intolerant",
+                    _("intolerant: line %(line)s (%(regimen)s) stopped for toxicity")
+                    % {"line": line.number, "regimen": line.label},
+                )
             )
         else:
             how = {
-                PROGRESSION_LATER: f"progression {when}, more than 60 days after the last dose",
-                COMPLETED: "completed without progression",
-                ONGOING: "ongoing",
-            }.get(line.outcome, "no progression on it")
+                PROGRESSION_LATER: _("progression %(when)s, more than 60 days after the last dose")
+                % {"when": when},
+                COMPLETED: _("completed without progression"),
+                ONGOING: _("ongoing"),
+            }.get(line.outcome, _("no progression on it"))
             if line.maintenance and not active_at_progression and line.progressed:
-                how = "stopped before the maintenance on which the disease progressed"
+                how = _("stopped before the maintenance on which the disease progressed")
             out.append(
-                (drug, "exposed_sensitive", f"exposed, sensitive: line {line.number} ({line.label}), {how}")
+                (
+                    drug,
+                    "exposed_sensitive",
+                    _("exposed, sensitive: line %(line)s (%(regimen)s), %(how)s")
+                    % {"line": line.number, "regimen": line.label, "how": how},
+                )
             )
     return out
 
@@ -270,7 +311,7 @@ def derive(case: CaseData) -> dict[str, Fact]:
     for key, (drug_key, words) in DRUG_STATUS_INPUTS.items():
         entry = statuses.get(drug_key)
         if entry is None:
-            put(key, "naive", f"naive: no line recorded with {words}")
+            put(key, "naive", _("naive: no line recorded with %(drug)s") % {"drug": words})
             continue
         status = entry.status
         if status == "intolerant" and key not in INTOLERANCE_INPUTS:
@@ -279,8 +320,8 @@ def derive(case: CaseData) -> dict[str, Fact]:
 
     cd38 = _class_status(statuses.values(), "anti_cd38")
     if cd38 is None:
-        put("anti_cd38_status", "naive", "naive: no line recorded with daratumumab or isatuximab")
-        put("anti_cd38_agent_last", "none", "no anti-CD38 antibody recorded")
+        put("anti_cd38_status", "naive", _("naive: no line recorded with daratumumab or isatuximab"))
+        put("anti_cd38_agent_last", "none", _("no anti-CD38 antibody recorded"))
     else:
         status = "exposed_sensitive" if cd38.status == "intolerant" else cd38.status
         put("anti_cd38_status", status, cd38.reason.replace(": ", f" ({cd38.drug.name}): ", 1))
@@ -289,20 +330,21 @@ def derive(case: CaseData) -> dict[str, Fact]:
         )
         agent = ANTI_CD38_AGENTS.get(last.drug.key)
         if agent:
-            put("anti_cd38_agent_last", agent, f"{last.drug.name} in line {last.last_line}")
+            put(
+                "anti_cd38_agent_last",
+                agent,
+                _("%(drug)s in line %(line)s") % {"drug": last.drug.name, "line": last.last_line},
+            )
 
     # Lines and exposure.
     if lines:
         asct_note = (
-            " (induction, ASCT and maintenance planned together count as one line)"
+            " " + _("(induction, ASCT and maintenance planned together count as one line)")
             if any(line.asct or line.maintenance for line in lines)
             else ""
         )
-        put(
-            "prior_lines",
-            len(lines),
-            f"{len(lines)} line{'s' if len(lines) != 1 else ''} recorded{asct_note}",
-        )
+        recorded = _("1 line recorded") if len(lines) == 1 else _("%(n)s lines recorded") % {"n": len(lines)}
+        put("prior_lines", len(lines), recorded + asct_note)
     exposure_lines: dict[str, int] = {}
     for line in lines:
         classes = {d.drug_class for d in line.all_drugs} | set(line.other_classes)
@@ -312,17 +354,20 @@ def derive(case: CaseData) -> dict[str, Fact]:
     put(
         "prior_exposure",
         sorted(exposure_lines),
-        "; ".join(f"{name} from line {n}" for name, n in sorted(exposure_lines.items(), key=lambda i: i[1]))
-        or "no drug classes recorded",
+        "; ".join(
+            _("%(drug_class)s from line %(line)s") % {"drug_class": say("prior_exposure", name), "line": n}
+            for name, n in sorted(exposure_lines.items(), key=lambda i: i[1])
+        )
+        or _("no drug classes recorded"),
     )
     triple = {"IMiD", "PI", "anti_CD38"}
     missing = triple - exposure_lines.keys()
     put(
         "triple_class_exposed",
         not missing,
-        "exposed to an IMiD, a PI and an anti-CD38 antibody"
+        _("exposed to an IMiD, a PI and an anti-CD38 antibody")
         if not missing
-        else f"not exposed to: {', '.join(sorted(missing))}",
+        else _("not exposed to: %(classes)s") % {"classes": ", ".join(sorted(missing))},
     )
     refractory = [s for s in statuses.values() if s.status == "refractory"]
     refractory_by_class: dict[str, list[str]] = {}
@@ -335,10 +380,14 @@ def derive(case: CaseData) -> dict[str, Fact]:
     put(
         "triple_class_refractory",
         not tcr_missing,
-        "refractory to "
-        + ", ".join("/".join(refractory_by_class[c]) for c in ("imid", "proteasome_inhibitor", "anti_cd38"))
+        _("refractory to %(drugs)s")
+        % {
+            "drugs": ", ".join(
+                "/".join(refractory_by_class[c]) for c in ("imid", "proteasome_inhibitor", "anti_cd38")
+            )
+        }
         if not tcr_missing
-        else f"not refractory to: {', '.join(tcr_missing)}",
+        else _("not refractory to: %(classes)s") % {"classes": ", ".join(tcr_missing)},
     )
     n_imid = len(refractory_by_class.get("imid", []))
     n_pi = len(refractory_by_class.get("proteasome_inhibitor", []))
@@ -347,8 +396,9 @@ def derive(case: CaseData) -> dict[str, Fact]:
     put(
         "penta_refractory",
         penta,
-        f"refractory to {n_imid} IMiD(s), {n_pi} PI(s), {n_cd38} anti-CD38 antibody(ies)"
-        + ("" if penta else " (needs ≥2, ≥2, ≥1)"),
+        _("refractory to %(imid)s IMiD(s), %(pi)s PI(s), %(cd38)s anti-CD38 antibody(ies)")
+        % {"imid": n_imid, "pi": n_pi, "cd38": n_cd38}
+        + ("" if penta else " " + _("(needs ≥2, ≥2, ≥1)")),
     )
 
     bcma_last: tuple[int, str, str] | None = None
@@ -362,14 +412,17 @@ def derive(case: CaseData) -> dict[str, Fact]:
                 gprc5d = (line.number, name)
     if bcma_last:
         put(
-            "bcma_exposed", bcma_last[1], f"{bcma_last[2]} in line {bcma_last[0]} (most recent BCMA-directed)"
+            "bcma_exposed",
+            bcma_last[1],
+            _("%(drug)s in line %(line)s (most recent BCMA-directed)")
+            % {"drug": bcma_last[2], "line": bcma_last[0]},
         )
     else:
-        put("bcma_exposed", "none", "no BCMA-directed therapy recorded")
+        put("bcma_exposed", "none", _("no BCMA-directed therapy recorded"))
     if gprc5d:
-        put("gprc5d_exposed", True, f"{gprc5d[1]} in line {gprc5d[0]}")
+        put("gprc5d_exposed", True, _("%(drug)s in line %(line)s") % {"drug": gprc5d[1], "line": gprc5d[0]})
     else:
-        put("gprc5d_exposed", False, "no GPRC5D-directed therapy recorded")
+        put("gprc5d_exposed", False, _("no GPRC5D-directed therapy recorded"))
 
     # Time intervals.
     if lines:
@@ -380,13 +433,15 @@ def derive(case: CaseData) -> dict[str, Fact]:
             put(
                 "months_from_start_of_frontline_to_progression",
                 months,
-                f"line 1 started {month_label(first.start)}, progression {month_label(progression)}",
+                _("line 1 started %(start)s, progression %(progression)s")
+                % {"start": month_label(first.start), "progression": month_label(progression)},
             )
             early = months < EARLY_RELAPSE_MONTHS
             put(
                 "early_relapse",
                 early,
-                f"{months} months from start of first line ({'<' if early else '≥'} 18)",
+                _("%(months)s months from start of first line (%(sign)s 18)")
+                % {"months": months, "sign": "<" if early else "≥"},
             )
         ended = [line for line in lines if line.end and line.outcome != ONGOING]
         if ended and case.as_of and len(ended) == len(lines):
@@ -395,7 +450,8 @@ def derive(case: CaseData) -> dict[str, Fact]:
             put(
                 "months_since_end_of_last_therapy",
                 max(0, months_between(last.end, case.as_of)),
-                f"last dose of line {last.number} {month_label(last.end)}, relapse {month_label(case.as_of)}",
+                _("last dose of line %(line)s %(end)s, relapse %(relapse)s")
+                % {"line": last.number, "end": month_label(last.end), "relapse": month_label(case.as_of)},
             )
         for line in lines:
             if line.asct:
@@ -405,15 +461,16 @@ def derive(case: CaseData) -> dict[str, Fact]:
                     put(
                         "prior_asct_remission_months",
                         months_between(start, stop),
-                        f"ASCT {month_label(start)} in line {line.number}, progression {month_label(stop)}",
+                        _("ASCT %(asct)s in line %(line)s, progression %(progression)s")
+                        % {"asct": month_label(start), "line": line.number, "progression": month_label(stop)},
                     )
                 break
 
     # Recorded on the case.
     if case.t_11_14 in ("present", "absent"):
-        put("t_11_14", case.t_11_14 == "present", f"FISH: t(11;14) {case.t_11_14}")
+        put("t_11_14", case.t_11_14 == "present", "FISH: t(11;14) " + _(case.t_11_14))
     else:
-        put("t_11_14", "unknown", "FISH: t(11;14) not tested")
+        put("t_11_14", "unknown", _("FISH: t(11;14) not tested"))
     present = [label for label, result in case.fish_high_risk.items() if result == "present"]
     unknown = [label for label, result in case.fish_high_risk.items() if result not in ("present", "absent")]
     if present:
@@ -422,33 +479,36 @@ def derive(case: CaseData) -> dict[str, Fact]:
         put(
             "high_risk_cytogenetics",
             "unknown",
-            f"FISH not reported for {', '.join(unknown) or 'high-risk lesions'}",
+            _("FISH not reported for %(lesions)s")
+            % {"lesions": ", ".join(unknown) or _("high-risk lesions")},
         )
     else:
         put(
             "high_risk_cytogenetics",
             False,
-            "FISH: no high-risk lesion among " + ", ".join(case.fish_high_risk),
+            _("FISH: no high-risk lesion among %(lesions)s") % {"lesions": ", ".join(case.fish_high_risk)},
         )
     for key in ("frailty", "ecog", "cardiovascular_risk", "peripheral_neuropathy_grade", "crcl_ml_min"):
         value = getattr(case, key)
         if value not in (None, ""):
-            put(key, value, "recorded on the case")
+            put(key, value, _("recorded on the case"))
     for key in ("car_t_eligible", "ocular_surface_disease", "prefers_fewer_hospital_visits"):
         value = getattr(case, key)
         if value in ("yes", "no"):
-            put(key, value == "yes", "recorded on the case")
+            put(key, value == "yes", _("recorded on the case"))
 
     # Overrides win, and say so.
     for key, override in case.overrides.items():
         derived = facts.get(key)
         derived_value = derived.value if derived else None
-        derived_reason = derived.reason if derived else "not derivable from the lines"
+        derived_reason = derived.reason if derived else _("not derivable from the lines")
+        who = _("overridden by %(user)s") % {"user": override.by} if override.by else _("overridden")
         facts[key] = Fact(
             key,
             override.value,
-            f"overridden{f' by {override.by}' if override.by else ''}: {override.reason} "
-            f"(derived: {say(key, derived_value)} — {derived_reason})",
+            f"{who}: {override.reason} "
+            + _("(derived: %(value)s — %(reason)s)")
+            % {"value": say(key, derived_value), "reason": derived_reason},
             derived_value=derived_value,
             override=override,
         )
@@ -478,9 +538,9 @@ def parse_override(key: str, raw: str) -> Any:
         try:
             number = int(raw)
         except ValueError as exc:
-            raise ValueError("Enter a whole number.") from exc
+            raise ValueError(_("Enter a whole number.")) from exc
         if number < 0:
-            raise ValueError("Enter a number of 0 or more.")
+            raise ValueError(_("Enter a number of 0 or more."))
         return number
     if spec.kind == "bool":
         allowed: tuple[Any, ...] = (True, False, NOT_KNOWN)
@@ -488,5 +548,7 @@ def parse_override(key: str, raw: str) -> Any:
     else:
         allowed, value = spec.choices, raw
     if value not in allowed:
-        raise ValueError(f"Choose one of: {', '.join(spec.say(v) for v in allowed)}.")
+        raise ValueError(
+            _("Choose one of: %(values)s.") % {"values": ", ".join(say(key, v) for v in allowed)}
+        )
     return value

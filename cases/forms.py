@@ -6,8 +6,9 @@ from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
-from algorithm.engine.facts import title
+from algorithm import words
 from cases import derivation
 from cases.models import (
     AgendaItem,
@@ -40,9 +41,9 @@ class MonthField(forms.DateField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("input_formats", MONTH_FORMATS)
-        kwargs.setdefault("help_text", "Month and year.")
+        kwargs.setdefault("help_text", _("Month and year."))
         super().__init__(**kwargs)
-        self.error_messages["invalid"] = "Enter a month as YYYY-MM, e.g. 2024-03."
+        self.error_messages["invalid"] = _("Enter a month as YYYY-MM, e.g. 2024-03.")
 
     def to_python(self, value):
         result = super().to_python(value)
@@ -60,7 +61,7 @@ OTHER_CLASS_CHOICES = [(c.value, c.label) for c in DrugClass if c.value in deriv
 class FieldsetsMixin:
     """`form.fieldsets`: (legend, bound fields) pairs for the template to lay out."""
 
-    FIELDSETS: list[tuple[str, list[str]]] = []
+    FIELDSETS: list[tuple[str, list[str]]] = []  # (legend, lazily translated; field names)
 
     @property
     def fieldsets(self):
@@ -68,17 +69,17 @@ class FieldsetsMixin:
 
 
 class CaseForm(FieldsetsMixin, forms.ModelForm):
-    diagnosis = MonthField(label="Diagnosis (month)")
-    current_relapse = MonthField(label="Current relapse (month)", required=False,
-                                 help_text="The relapse the board discusses; empty: this month.")  # fmt: skip
+    diagnosis = MonthField(label=_("Diagnosis (month)"))
+    current_relapse = MonthField(label=_("Current relapse (month)"), required=False,
+                                 help_text=_("The relapse the board discusses; empty: this month."))  # fmt: skip
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     FIELDSETS = [
-        ("Patient", ["code", "age_at_diagnosis", "sex", "diagnosis", "current_relapse"]),
-        ("Staging and FISH", ["iss", "r_iss", "del_17p", "t_4_14", "t_14_16", "gain_1q", "t_11_14"]),
-        ("Fitness and comorbidity", ["frailty", "ecog", "cardiovascular_risk", "peripheral_neuropathy_grade",
+        (_("Patient"), ["code", "age_at_diagnosis", "sex", "diagnosis", "current_relapse"]),
+        (_("Staging and FISH"), ["iss", "r_iss", "del_17p", "t_4_14", "t_14_16", "gain_1q", "t_11_14"]),
+        (_("Fitness and comorbidity"), ["frailty", "ecog", "cardiovascular_risk", "peripheral_neuropathy_grade",
                                      "crcl_ml_min", "ocular_surface_disease"]),
-        ("CAR-T and preferences", ["car_t_eligible", "prefers_fewer_hospital_visits", "car_t_notes", "notes"]),
+        (_("CAR-T and preferences"), ["car_t_eligible", "prefers_fewer_hospital_visits", "car_t_notes", "notes"]),
     ]  # fmt: skip
 
     class Meta:
@@ -93,6 +94,15 @@ class CaseForm(FieldsetsMixin, forms.ModelForm):
             "car_t_notes": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {
+            "code": _("Code"),
+            "age_at_diagnosis": _("Age at diagnosis"),
+            "sex": _("Sex"),
+            "cardiovascular_risk": _("Cardiovascular risk"),
+            "ocular_surface_disease": _("Ocular surface disease"),
+            "prefers_fewer_hospital_visits": _("Prefers fewer hospital visits"),
+            "notes": _("Notes"),
+        }
 
     def clean_code(self):
         return self.cleaned_data["code"].strip().upper()
@@ -101,9 +111,9 @@ class CaseForm(FieldsetsMixin, forms.ModelForm):
         data = super().clean()
         diagnosis, relapse = data.get("diagnosis"), data.get("current_relapse")
         if diagnosis and diagnosis > date.today():
-            self.add_error("diagnosis", "The diagnosis cannot be in the future.")
+            self.add_error("diagnosis", _("The diagnosis cannot be in the future."))
         if diagnosis and relapse and relapse < diagnosis:
-            self.add_error("current_relapse", "The relapse cannot be before the diagnosis.")
+            self.add_error("current_relapse", _("The relapse cannot be before the diagnosis."))
         return data
 
 
@@ -112,52 +122,60 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
         queryset=Regimen.objects.order_by("abbreviation"),
         to_field_name="key",
         required=False,
-        label="Regimen (knowledge base)",
-        empty_label="— other (name it below) —",
+        label=_("Regimen (knowledge base)"),
+        empty_label=_("— other (name it below) —"),
         error_messages={
-            "invalid_choice": "Unknown regimen: it is not in the knowledge base. Choose one from the list, "
-            "or name it under “other regimen” and tick its drugs."
+            "invalid_choice": _(
+                "Unknown regimen: it is not in the knowledge base. Choose one from the list, "
+                "or name it under “other regimen” and tick its drugs."
+            )
         },
     )
     drug_keys = forms.MultipleChoiceField(
-        label="Drugs of the other regimen",
+        label=_("Drugs of the other regimen"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Tick every drug; they decide the derived refractoriness.",
+        help_text=_("Tick every drug; they decide the derived refractoriness."),
     )
     other_drug_classes = forms.MultipleChoiceField(
-        label="Other drug classes (drugs not in the knowledge base)",
+        label=_("Other drug classes (drugs not in the knowledge base)"),
         required=False,
         choices=OTHER_CLASS_CHOICES,
         widget=forms.CheckboxSelectMultiple,
     )
     maintenance_drug_keys = forms.MultipleChoiceField(
-        label="Maintenance drugs", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Maintenance drugs"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    start = MonthField(label="Start")
-    end = MonthField(label="Last dose", required=False, help_text="Empty while the line is ongoing.")
-    progression = MonthField(label="Progression", required=False)
-    asct_date = MonthField(label="ASCT month", required=False)
-    maintenance_start = MonthField(label="Maintenance start", required=False)
+    start = MonthField(label=_("Start"))
+    end = MonthField(label=_("Last dose"), required=False, help_text=_("Empty while the line is ongoing."))
+    progression = MonthField(label=_("Progression"), required=False)
+    asct_date = MonthField(label=_("ASCT month"), required=False)
+    maintenance_start = MonthField(label=_("Maintenance start"), required=False)
     best_response = forms.ChoiceField(
-        label="Best response (IMWG)",
+        label=_("Best response (IMWG)"),
         required=False,
-        choices=[("", "not recorded"), *Response.choices],
+        choices=[("", _("not recorded")), *Response.choices],
         error_messages={
-            "invalid_choice": "Best response must be an IMWG category: sCR, CR, VGPR, PR, MR, SD or PD."
+            "invalid_choice": _("Best response must be an IMWG category: sCR, CR, VGPR, PR, MR, SD or PD.")
         },
     )
 
     FIELDSETS = [
-        ("Regimen", ["number", "regimen", "regimen_text", "drug_keys", "other_drug_classes"]),
-        ("Dates", ["start", "end"]),
-        ("Transplant and maintenance", ["asct", "asct_date", "maintenance_start", "len_dose_at_progression_mg",
+        (_("Regimen"), ["number", "regimen", "regimen_text", "drug_keys", "other_drug_classes"]),
+        (_("Dates"), ["start", "end"]),
+        (_("Transplant and maintenance"), ["asct", "asct_date", "maintenance_start", "len_dose_at_progression_mg",
                                         "maintenance_drug_keys"]),
-        ("Response and how the line ended", ["best_response", "outcome", "progression", "notes"]),
+        (_("Response and how the line ended"), ["best_response", "outcome", "progression", "notes"]),
     ]  # fmt: skip
 
     class Meta:
         model = TherapyLine
+        labels = {
+            "number": _("Number"),
+            "len_dose_at_progression_mg": _("Lenalidomide dose at progression (mg)"),
+            "outcome": _("How the line ended"),
+            "notes": _("Notes"),
+        }
         fields = [
             "number", "regimen", "regimen_text", "drug_keys", "other_drug_classes", "start", "end",
             "asct", "asct_date", "maintenance_drug_keys", "maintenance_start", "len_dose_at_progression_mg",
@@ -170,7 +188,9 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
         drugs = _drug_choices()
         self.fields["drug_keys"].choices = drugs
         self.fields["maintenance_drug_keys"].choices = drugs
-        self.fields["outcome"].error_messages["invalid_choice"] = "Choose how the line ended from the list."
+        self.fields["outcome"].error_messages["invalid_choice"] = _(
+            "Choose how the line ended from the list."
+        )
         if self.instance.pk is None and not self.is_bound:
             numbers = [line.number for line in case.lines.all()]
             self.initial.setdefault("number", max(numbers, default=0) + 1)
@@ -183,47 +203,59 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
         start, end, progression = data.get("start"), data.get("end"), data.get("progression")
         outcome = data.get("outcome")
         if not regimen and not text:
-            self.add_error("regimen", "Choose a regimen, or name another one under “other regimen”.")
+            self.add_error("regimen", _("Choose a regimen, or name another one under “other regimen”."))
         if regimen and text:
-            self.add_error("regimen_text", "Either a knowledge-base regimen or another regimen, not both.")
+            self.add_error("regimen_text", _("Either a knowledge-base regimen or another regimen, not both."))
         if not regimen and text and not data.get("drug_keys") and not data.get("other_drug_classes"):
-            self.add_error("drug_keys", f"Tick the drugs of “{text}” so its refractoriness can be derived.")
+            self.add_error(
+                "drug_keys",
+                _("Tick the drugs of “%(regimen)s” so its refractoriness can be derived.")
+                % {"regimen": text},
+            )
         if start and end and end < start:
-            self.add_error("end", f"The last dose cannot be before the start ({start:%m/%Y}).")
+            self.add_error(
+                "end",
+                _("The last dose cannot be before the start (%(start)s).") % {"start": f"{start:%m/%Y}"},
+            )
         if start and progression and progression < start:
-            self.add_error("progression", f"Progression cannot be before the start ({start:%m/%Y}).")
+            self.add_error(
+                "progression",
+                _("Progression cannot be before the start (%(start)s).") % {"start": f"{start:%m/%Y}"},
+            )
         if outcome == LineOutcome.ONGOING and end:
             self.add_error(
-                "end", "An ongoing line has no last dose yet: clear it or change how the line ended."
+                "end", _("An ongoing line has no last dose yet: clear it or change how the line ended.")
             )
         if outcome and outcome != LineOutcome.ONGOING and not end and "end" not in self.errors:
-            self.add_error("end", "Enter the month of the last dose (or choose “ongoing”).")
+            self.add_error("end", _("Enter the month of the last dose (or choose “ongoing”)."))
         if outcome == LineOutcome.PROGRESSION_LATER:
             if not progression:
-                self.add_error("progression", "Enter the month of progression.")
+                self.add_error("progression", _("Enter the month of progression."))
             elif end and progression < end:
-                self.add_error("progression", "A progression after the last dose cannot be before it.")
+                self.add_error("progression", _("A progression after the last dose cannot be before it."))
         if progression and outcome in {LineOutcome.TOXICITY, LineOutcome.COMPLETED, LineOutcome.ONGOING}:
-            self.add_error("outcome", "A progression month is given: choose one of the progression outcomes.")
+            self.add_error(
+                "outcome", _("A progression month is given: choose one of the progression outcomes.")
+            )
         if data.get("asct"):
             asct_date = data.get("asct_date")
             if not asct_date:
-                self.add_error("asct_date", "Enter the month of the ASCT.")
+                self.add_error("asct_date", _("Enter the month of the ASCT."))
             elif start and asct_date < start:
-                self.add_error("asct_date", "The ASCT cannot be before the start of the line.")
+                self.add_error("asct_date", _("The ASCT cannot be before the start of the line."))
         elif data.get("asct_date"):
-            self.add_error("asct", "Tick ASCT, or clear its month.")
+            self.add_error("asct", _("Tick ASCT, or clear its month."))
         maintenance = data.get("maintenance_drug_keys") or []
         if data.get("maintenance_start") and not maintenance:
-            self.add_error("maintenance_drug_keys", "Tick the maintenance drugs.")
+            self.add_error("maintenance_drug_keys", _("Tick the maintenance drugs."))
         if data.get("maintenance_start") and start and data["maintenance_start"] < start:
-            self.add_error("maintenance_start", "Maintenance cannot start before the line.")
+            self.add_error("maintenance_start", _("Maintenance cannot start before the line."))
         if data.get("len_dose_at_progression_mg") is not None and "LENALIDOMIDE" not in maintenance:
             drug_keys = set(data.get("drug_keys") or [])
             if regimen:
                 drug_keys |= {c.drug.key for c in regimen.components.select_related("drug")}
             if "LENALIDOMIDE" not in drug_keys:
-                self.add_error("len_dose_at_progression_mg", "Only for a line with lenalidomide.")
+                self.add_error("len_dose_at_progression_mg", _("Only for a line with lenalidomide."))
         self._check_order(data)
         return data
 
@@ -234,12 +266,13 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
         others = [line for line in self.case.lines.all() if line.pk != self.instance.pk]
         numbers = {line.number for line in others}
         if number in numbers:
-            self.add_error("number", f"Line {number} already exists for this case.")
+            self.add_error("number", _("Line %(number)s already exists for this case.") % {"number": number})
             return
         if number > max(numbers, default=0) + 1:
             self.add_error(
                 "number",
-                f"Line numbers follow on without gaps: the next line is {max(numbers, default=0) + 1}.",
+                _("Line numbers follow on without gaps: the next line is %(next)s.")
+                % {"next": max(numbers, default=0) + 1},
             )
             return
         if start:
@@ -247,15 +280,21 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
                 if line.number < number and line.start > start:
                     self.add_error(
                         "number",
-                        f"Line numbers out of order: line {line.number} started {line.start:%m/%Y}, "
-                        f"after this line's start ({start:%m/%Y}).",
+                        _(
+                            "Line numbers out of order: line %(number)s started %(other)s, "
+                            "after this line's start (%(start)s)."
+                        )
+                        % {"number": line.number, "other": f"{line.start:%m/%Y}", "start": f"{start:%m/%Y}"},
                     )
                     return
                 if line.number > number and line.start < start:
                     self.add_error(
                         "number",
-                        f"Line numbers out of order: line {line.number} started {line.start:%m/%Y}, "
-                        f"before this line's start ({start:%m/%Y}).",
+                        _(
+                            "Line numbers out of order: line %(number)s started %(other)s, "
+                            "before this line's start (%(start)s)."
+                        )
+                        % {"number": line.number, "other": f"{line.start:%m/%Y}", "start": f"{start:%m/%Y}"},
                     )
                     return
 
@@ -271,9 +310,11 @@ class TherapyLineForm(FieldsetsMixin, forms.ModelForm):
 
 
 class OverrideForm(forms.Form):
-    fact = forms.ChoiceField(choices=[(k, title(k)) for k in derivation.OVERRIDABLE])
-    value = forms.CharField(max_length=40, help_text="e.g. refractory, exposed_sensitive, yes, no, 3.")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    fact = forms.ChoiceField(
+        label=_("Fact"), choices=lambda: [(k, words.title(k)) for k in derivation.OVERRIDABLE]
+    )
+    value = forms.CharField(max_length=40, help_text=_("e.g. refractory, exposed_sensitive, yes, no, 3."))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
     def clean(self):
         data = super().clean()
@@ -287,6 +328,7 @@ class OverrideForm(forms.Form):
 
 class MeetingForm(forms.ModelForm):
     date = forms.DateTimeField(
+        label=_("Date"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
@@ -294,6 +336,7 @@ class MeetingForm(forms.ModelForm):
     class Meta:
         model = Meeting
         fields = ["date", "title", "location", "notes"]
+        labels = {"title": _("Title"), "location": _("Location"), "notes": _("Notes")}
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -301,19 +344,21 @@ class AttendeeForm(forms.ModelForm):
     class Meta:
         model = Attendee
         fields = ["name", "specialty"]
-        widgets = {"name": forms.TextInput(attrs={"placeholder": "as it should appear in the minutes"})}
+        labels = {"name": _("Name"), "specialty": _("Specialty")}
+        widgets = {"name": forms.TextInput(attrs={"placeholder": _("as it should appear in the minutes")})}
         help_texts = {"name": ""}
 
 
 class AgendaItemForm(forms.ModelForm):
     case = forms.CharField(
-        label="Case code", max_length=30, widget=forms.TextInput(attrs={"placeholder": "MM-…"})
+        label=_("Case code"), max_length=30, widget=forms.TextInput(attrs={"placeholder": _("MM-…")})
     )
 
     class Meta:
         model = AgendaItem
         fields = ["case", "question"]
-        widgets = {"question": forms.TextInput(attrs={"placeholder": "what the board is asked"})}
+        labels = {"question": _("Question")}
+        widgets = {"question": forms.TextInput(attrs={"placeholder": _("what the board is asked")})}
         help_texts = {"question": ""}
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
@@ -324,9 +369,9 @@ class AgendaItemForm(forms.ModelForm):
         code = self.cleaned_data["case"].strip().upper()
         case = Case.objects.filter(code=code).first()
         if case is None:
-            raise ValidationError(f"No case {code}.")
+            raise ValidationError(_("No case %(code)s.") % {"code": code})
         if AgendaItem.objects.filter(meeting=self.meeting, case=case).exists():
-            raise ValidationError(f"{code} is already on the agenda.")
+            raise ValidationError(_("%(code)s is already on the agenda.") % {"code": code})
         return case
 
 
@@ -334,11 +379,11 @@ OTHER_OPTION = "OTHER"
 
 
 class DecisionForm(forms.ModelForm):
-    option = forms.ChoiceField(label="Decision")
-    other_label = forms.CharField(label="Other decision", max_length=200, required=False,
-                                  help_text="When the decision is not one of the options shown.")  # fmt: skip
+    option = forms.ChoiceField(label=_("Decision"))
+    other_label = forms.CharField(label=_("Other decision"), max_length=200, required=False,
+                                  help_text=_("When the decision is not one of the options shown."))  # fmt: skip
     follow_up = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), required=False, label="Follow-up date"
+        widget=forms.DateInput(attrs={"type": "date"}), required=False, label=_("Follow-up date")
     )
 
     class Meta:
@@ -351,6 +396,15 @@ class DecisionForm(forms.ModelForm):
             "rationale": forms.Textarea(attrs={"rows": 3}),
             "dissent": forms.Textarea(attrs={"rows": 2}),
             "patient_preference": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {
+            "rationale": _("Rationale"),
+            "dissent": _("Dissent"),
+            "patient_preference": _("Patient's preference"),
+            "status": _("Status"),
+            "deviation_reason": _("Deviation reason"),
+            "deviation_note": _("Deviation note"),
+            "follow_up": _("Follow-up date"),
         }
 
     field_order = [
@@ -365,12 +419,16 @@ class DecisionForm(forms.ModelForm):
 
     def __init__(self, *args, options: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["option"].choices = [("", "— choose —"), *options, (OTHER_OPTION, "Other (describe)")]
+        self.fields["option"].choices = [
+            ("", _("— choose —")),
+            *options,
+            (OTHER_OPTION, _("Other (describe)")),
+        ]
 
     def clean(self):
         data = super().clean()
         if data.get("option") == OTHER_OPTION and not (data.get("other_label") or "").strip():
-            self.add_error("other_label", "Describe the decision.")
+            self.add_error("other_label", _("Describe the decision."))
         _check_deviation(self, data)
         return data
 
@@ -380,6 +438,15 @@ class DecisionStatusForm(forms.ModelForm):
         model = Decision
         fields = ["status", "deviation_reason", "deviation_note", "follow_up"]
         widgets = {"follow_up": forms.DateInput(attrs={"type": "date"})}
+        labels = {
+            "rationale": _("Rationale"),
+            "dissent": _("Dissent"),
+            "patient_preference": _("Patient's preference"),
+            "status": _("Status"),
+            "deviation_reason": _("Deviation reason"),
+            "deviation_note": _("Deviation note"),
+            "follow_up": _("Follow-up date"),
+        }
 
     def clean(self):
         data = super().clean()
@@ -389,8 +456,8 @@ class DecisionStatusForm(forms.ModelForm):
 
 def _check_deviation(form: forms.Form, data) -> None:
     if data.get("status") == DecisionStatus.NOT_STARTED and not data.get("deviation_reason"):
-        form.add_error("deviation_reason", "Say why the decision was not carried out.")
+        form.add_error("deviation_reason", _("Say why the decision was not carried out."))
     if data.get("status") != DecisionStatus.NOT_STARTED and data.get("deviation_reason"):
-        form.add_error("deviation_reason", "A deviation reason only goes with “not started”.")
+        form.add_error("deviation_reason", _("A deviation reason only goes with “not started”."))
     if data.get("deviation_reason") == DeviationReason.OTHER and not data.get("deviation_note"):
-        form.add_error("deviation_note", "Describe the other reason.")
+        form.add_error("deviation_note", _("Describe the other reason."))

@@ -6,7 +6,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from algorithm.engine.facts import title
+from django.utils.translation import gettext, pgettext
+
+from algorithm.words import title
 from cases.models import Case, Decision, FactOverride, TherapyLine
 
 
@@ -25,14 +27,18 @@ def _diff_history(records, label, fields) -> list[HistoryEntry]:
     for _, rows in itertools.groupby(records, key=lambda r: r.id):
         previous = None
         for row in rows:
-            kind = {"+": "created", "~": "changed", "-": "deleted"}[row.history_type]
+            kind = {
+                "+": pgettext("history", "created"),
+                "~": pgettext("history", "changed"),
+                "-": pgettext("history", "deleted"),
+            }[row.history_type]
             changes = []
             if previous is not None and row.history_type == "~":
                 for name in fields:
                     old, new = getattr(previous, name, None), getattr(row, name, None)
                     if old != new:
                         changes.append(f"{name.replace('_', ' ')}: {short(old)} → {short(new)}")
-            who = row.history_user.get_username() if row.history_user_id else "system"
+            who = row.history_user.get_username() if row.history_user_id else gettext("system")
             entries.append(HistoryEntry(row.history_date, who, f"{label(row)} {kind}", changes))
             previous = row
     return entries
@@ -52,21 +58,24 @@ LINE_HISTORY_FIELDS = [f.attname for f in TherapyLine._meta.fields if f.name not
 def case_history(case: Case, limit: int = 25) -> list[HistoryEntry]:
     """Case, line, override and decision changes, newest first: four queries."""
     entries = _diff_history(
-        case.history.select_related("history_user"), lambda r: "Case", CASE_HISTORY_FIELDS
+        case.history.select_related("history_user"), lambda r: gettext("Case"), CASE_HISTORY_FIELDS
     )
     entries += _diff_history(
         TherapyLine.history.filter(case_id=case.pk).select_related("history_user"),
-        lambda r: f"Line {r.number}",
+        lambda r: gettext("Line %(number)s") % {"number": r.number},
         LINE_HISTORY_FIELDS,
     )
     entries += _diff_history(
         FactOverride.history.filter(case_id=case.pk).select_related("history_user"),
-        lambda r: f"Override of {title(r.fact)} ({short(r.value)}: {short(r.reason)})",
+        lambda r: (
+            gettext("Override of %(fact)s (%(value)s: %(reason)s)")
+            % {"fact": title(r.fact), "value": short(r.value), "reason": short(r.reason)}
+        ),
         ["value", "reason"],
     )
     entries += _diff_history(
         Decision.history.filter(case_id=case.pk).select_related("history_user"),
-        lambda r: f"Decision {r.option_label}",
+        lambda r: gettext("Decision %(option)s") % {"option": r.option_label},
         ["status", "deviation_reason", "follow_up"],
     )
     entries.sort(key=lambda e: e.when, reverse=True)

@@ -13,17 +13,18 @@ from django.db import models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from regimens.models import Regimen, RegimenComponent
 
 
 class Sex(models.TextChoices):
-    FEMALE = "F", "female"
+    FEMALE = "F", _("female")
     """Female."""
-    MALE = "M", "male"
+    MALE = "M", _("male")
     """Male."""
-    OTHER = "X", "other / not stated"
+    OTHER = "X", _("other / not stated")
     """Not recorded or neither."""
 
 
@@ -34,49 +35,49 @@ class Stage(models.TextChoices):
     """Stage II."""
     III = "III", "III"
     """Stage III."""
-    UNKNOWN = "", "unknown"
+    UNKNOWN = "", _("unknown")
     """Not staged or not recorded."""
 
 
 class FishResult(models.TextChoices):
-    PRESENT = "present", "present"
+    PRESENT = "present", _("present")
     """Abnormality detected by FISH."""
-    ABSENT = "absent", "absent"
+    ABSENT = "absent", _("absent")
     """Tested, not detected."""
-    UNKNOWN = "unknown", "not tested / unknown"
+    UNKNOWN = "unknown", _("not tested / unknown")
     """No result available."""
 
 
 class Frailty(models.TextChoices):
-    FIT = "fit", "fit (IMWG score 0)"
+    FIT = "fit", _("fit (IMWG score 0)")
     """IMWG frailty score 0."""
-    INTERMEDIATE = "intermediate", "intermediate fitness (score 1)"
+    INTERMEDIATE = "intermediate", _("intermediate fitness (score 1)")
     """IMWG frailty score 1."""
-    FRAIL = "frail", "frail (score ≥2)"
+    FRAIL = "frail", _("frail (score ≥2)")
     """IMWG frailty score 2 or more."""
 
 
 class CardiovascularRisk(models.TextChoices):
-    NONE = "none", "none"
+    NONE = "none", _("none")
     """No cardiovascular comorbidity."""
-    CONTROLLED_HYPERTENSION = "controlled_hypertension", "controlled hypertension"
+    CONTROLLED_HYPERTENSION = "controlled_hypertension", _("controlled hypertension")
     """Hypertension under control."""
-    UNCONTROLLED_HYPERTENSION = "uncontrolled_hypertension", "uncontrolled hypertension"
+    UNCONTROLLED_HYPERTENSION = "uncontrolled_hypertension", _("uncontrolled hypertension")
     """Hypertension not controlled."""
-    HEART_FAILURE = "heart_failure_or_reduced_lvef", "heart failure or reduced LVEF"
+    HEART_FAILURE = "heart_failure_or_reduced_lvef", _("heart failure or reduced LVEF")
     """Heart failure or reduced left-ventricular ejection fraction."""
-    ISCHAEMIC = "ischaemic_heart_disease", "ischaemic heart disease"
+    ISCHAEMIC = "ischaemic_heart_disease", _("ischaemic heart disease")
     """Coronary artery disease."""
-    OTHER = "other_cv_disease", "other cardiovascular disease"
+    OTHER = "other_cv_disease", _("other cardiovascular disease")
     """Anything else relevant to carfilzomib."""
 
 
 class YesNoUnknown(models.TextChoices):
-    YES = "yes", "yes"
+    YES = "yes", _("yes")
     """Yes."""
-    NO = "no", "no"
+    NO = "no", _("no")
     """No."""
-    UNKNOWN = "unknown", "unknown / not assessed"
+    UNKNOWN = "unknown", _("unknown / not assessed")
     """Not assessed yet."""
 
 
@@ -113,52 +114,58 @@ class Case(models.Model):
         unique=True,
         validators=[
             RegexValidator(
-                r"^[A-Z0-9][A-Z0-9-]*$", "Use capital letters, digits and hyphens only, e.g. MM-2025-014."
+                r"^[A-Z0-9][A-Z0-9-]*$", _("Use capital letters, digits and hyphens only, e.g. MM-2025-014.")
             )
         ],
-        help_text="Pseudonymous code, e.g. MM-2025-014. Never a name, initials or a hospital number.",
+        help_text=_("Pseudonymous code, e.g. MM-2025-014. Never a name, initials or a hospital number."),
     )
     age_at_diagnosis = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(18), MaxValueValidator(110)], help_text="Years."
+        validators=[MinValueValidator(18), MaxValueValidator(110)], help_text=_("Years.")
     )
     sex = models.CharField(max_length=1, choices=Sex, default=Sex.OTHER)
-    diagnosis = models.DateField(help_text="Month and year of diagnosis.")
-    iss = models.CharField("ISS", max_length=3, choices=Stage, blank=True)
-    r_iss = models.CharField("R-ISS", max_length=3, choices=Stage, blank=True)
-    del_17p = models.CharField("del(17p)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_4_14 = models.CharField("t(4;14)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_14_16 = models.CharField("t(14;16)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    gain_1q = models.CharField("gain/amp 1q", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    t_11_14 = models.CharField("t(11;14)", max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
-    frailty = models.CharField("IMWG frailty", max_length=20, choices=Frailty, blank=True)
-    ecog = models.PositiveSmallIntegerField("ECOG", null=True, blank=True, validators=[MaxValueValidator(4)])
+    diagnosis = models.DateField(help_text=_("Month and year of diagnosis."))
+    iss = models.CharField(_("ISS"), max_length=3, choices=Stage, blank=True)
+    r_iss = models.CharField(_("R-ISS"), max_length=3, choices=Stage, blank=True)
+    del_17p = models.CharField(_("del(17p)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    t_4_14 = models.CharField(_("t(4;14)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    t_14_16 = models.CharField(_("t(14;16)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    gain_1q = models.CharField(
+        _("gain/amp 1q"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN
+    )
+    t_11_14 = models.CharField(_("t(11;14)"), max_length=10, choices=FishResult, default=FishResult.UNKNOWN)
+    frailty = models.CharField(_("IMWG frailty"), max_length=20, choices=Frailty, blank=True)
+    ecog = models.PositiveSmallIntegerField(
+        _("ECOG"), null=True, blank=True, validators=[MaxValueValidator(4)]
+    )
     cardiovascular_risk = models.CharField(max_length=40, choices=CardiovascularRisk, blank=True)
     peripheral_neuropathy_grade = models.PositiveSmallIntegerField(
-        "peripheral neuropathy grade",
+        _("peripheral neuropathy grade"),
         null=True,
         blank=True,
         validators=[MaxValueValidator(4)],
-        help_text="CTCAE 0–4.",
+        help_text=_("CTCAE 0–4."),
     )
     crcl_ml_min = models.PositiveSmallIntegerField(
-        "creatinine clearance (mL/min)", null=True, blank=True, validators=[MaxValueValidator(250)]
+        _("creatinine clearance (mL/min)"), null=True, blank=True, validators=[MaxValueValidator(250)]
     )
     ocular_surface_disease = models.CharField(
         max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
     car_t_eligible = models.CharField(
-        "CAR-T eligible", max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
+        _("CAR-T eligible"), max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
-    car_t_notes = models.TextField("CAR-T eligibility notes", blank=True)
+    car_t_notes = models.TextField(_("CAR-T eligibility notes"), blank=True)
     prefers_fewer_hospital_visits = models.CharField(
         max_length=10, choices=YesNoUnknown, default=YesNoUnknown.UNKNOWN
     )
     current_relapse = models.DateField(
-        null=True, blank=True, help_text="Month of the relapse the board discusses; empty: this month."
+        null=True, blank=True, help_text=_("Month of the relapse the board discusses; empty: this month.")
     )
-    notes = models.TextField(blank=True, help_text="Clinical notes. No names, dates of birth or addresses.")
+    notes = models.TextField(
+        blank=True, help_text=_("Clinical notes. No names, dates of birth or addresses.")
+    )
     version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Optimistic concurrency counter."
+        default=1, editable=False, help_text=_("Optimistic concurrency counter.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -204,17 +211,20 @@ class Response(models.TextChoices):
 
 
 class LineOutcome(models.TextChoices):
-    PROGRESSION_ON_THERAPY = "progression_on_therapy", "progression on therapy"
+    PROGRESSION_ON_THERAPY = "progression_on_therapy", _("progression on therapy")
     """Progressed while receiving the line (maintenance included): refractory."""
-    PROGRESSION_WITHIN_60_DAYS = "progression_within_60_days", "progression within 60 days of the last dose"
+    PROGRESSION_WITHIN_60_DAYS = (
+        "progression_within_60_days",
+        _("progression within 60 days of the last dose"),
+    )
     """IMWG: also refractory."""
-    PROGRESSION_LATER = "progression_later", "progression more than 60 days after the last dose"
+    PROGRESSION_LATER = "progression_later", _("progression more than 60 days after the last dose")
     """Relapse off therapy: exposed, still sensitive."""
-    TOXICITY = "toxicity", "stopped for toxicity"
+    TOXICITY = "toxicity", _("stopped for toxicity")
     """Stopped because of side effects: intolerant."""
-    COMPLETED = "completed", "completed, no progression yet"
+    COMPLETED = "completed", _("completed, no progression yet")
     """Planned course finished, no progression recorded."""
-    ONGOING = "ongoing", "ongoing"
+    ONGOING = "ongoing", _("ongoing")
     """Still receiving it."""
 
 
@@ -237,28 +247,34 @@ class TherapyLine(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="From the knowledge base; empty for anything else (then name it below and tick its drugs).",
+        help_text=_(
+            "From the knowledge base; empty for anything else (then name it below and tick its drugs)."
+        ),
     )
     regimen_text = models.CharField(
-        "other regimen", max_length=120, blank=True, help_text="Free text, e.g. VRd, VTd, Dara-VTd."
+        _("other regimen"), max_length=120, blank=True, help_text=_("Free text, e.g. VRd, VTd, Dara-VTd.")
     )
     drug_keys = models.JSONField(
-        default=list, blank=True, help_text="Drugs of a free-text regimen (knowledge-base drug keys)."
+        default=list, blank=True, help_text=_("Drugs of a free-text regimen (knowledge-base drug keys).")
     )
     other_drug_classes = models.JSONField(
-        default=list, blank=True, help_text="Classes of drugs not in the knowledge base (e.g. an alkylator)."
+        default=list,
+        blank=True,
+        help_text=_("Classes of drugs not in the knowledge base (e.g. an alkylator)."),
     )
-    start = models.DateField(help_text="Month the line started.")
-    end = models.DateField(null=True, blank=True, help_text="Month of the last dose; empty while ongoing.")
-    progression = models.DateField(null=True, blank=True, help_text="Month of progression, if any.")
-    asct = models.BooleanField("ASCT", default=False, help_text="Autologous transplant within this line.")
-    asct_date = models.DateField("ASCT month", null=True, blank=True)
+    start = models.DateField(help_text=_("Month the line started."))
+    end = models.DateField(null=True, blank=True, help_text=_("Month of the last dose; empty while ongoing."))
+    progression = models.DateField(null=True, blank=True, help_text=_("Month of progression, if any."))
+    asct = models.BooleanField(
+        _("ASCT"), default=False, help_text=_("Autologous transplant within this line.")
+    )
+    asct_date = models.DateField(_("ASCT month"), null=True, blank=True)
     maintenance_drug_keys = models.JSONField(
-        default=list, blank=True, help_text="Maintenance drugs (knowledge-base keys), e.g. LENALIDOMIDE."
+        default=list, blank=True, help_text=_("Maintenance drugs (knowledge-base keys), e.g. LENALIDOMIDE.")
     )
     maintenance_start = models.DateField(null=True, blank=True)
     len_dose_at_progression_mg = models.DecimalField(
-        "lenalidomide dose at progression (mg)",
+        _("lenalidomide dose at progression (mg)"),
         max_digits=4,
         decimal_places=1,
         null=True,
@@ -266,7 +282,7 @@ class TherapyLine(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(50)],
     )
     best_response = models.CharField(max_length=4, choices=Response, blank=True)
-    outcome = models.CharField("how the line ended", max_length=40, choices=LineOutcome)
+    outcome = models.CharField(_("how the line ended"), max_length=40, choices=LineOutcome)
     notes = models.CharField(max_length=300, blank=True)
     history = HistoricalRecords()
 
@@ -354,26 +370,26 @@ class Meeting(models.Model):
 
 
 class Specialty(models.TextChoices):
-    HAEMATOLOGY = "haematology", "Haematology"
+    HAEMATOLOGY = "haematology", _("Haematology")
     """Treating haematologists."""
-    PHARMACY = "pharmacy", "Pharmacy"
+    PHARMACY = "pharmacy", _("Pharmacy")
     """Clinical pharmacists."""
-    NURSING = "nursing", "Nursing"
+    NURSING = "nursing", _("Nursing")
     """Specialist nurses."""
-    RADIOLOGY = "radiology", "Radiology"
+    RADIOLOGY = "radiology", _("Radiology")
     """Imaging."""
-    PATHOLOGY = "pathology", "Pathology"
+    PATHOLOGY = "pathology", _("Pathology")
     """Pathology and cytogenetics."""
-    TRANSPLANT = "transplant", "Transplant / cell therapy"
+    TRANSPLANT = "transplant", _("Transplant / cell therapy")
     """Transplant and CAR-T programme."""
-    OTHER = "other", "Other"
+    OTHER = "other", _("Other")
     """Anyone else."""
 
 
 class Attendee(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendees")
     name = models.CharField(
-        max_length=120, help_text="A clinician's name as it should appear in the minutes."
+        max_length=120, help_text=_("A clinician's name as it should appear in the minutes.")
     )
     specialty = models.CharField(max_length=20, choices=Specialty)
 
@@ -388,7 +404,7 @@ class AgendaItem(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="agenda_items")
     position = models.PositiveSmallIntegerField(default=0)
-    question = models.CharField(max_length=300, blank=True, help_text="What the board is asked.")
+    question = models.CharField(max_length=300, blank=True, help_text=_("What the board is asked."))
     history = HistoricalRecords()
 
     class Meta:
@@ -401,30 +417,30 @@ class AgendaItem(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
-    PLANNED = "planned", "planned"
+    PLANNED = "planned", _("planned")
     """Decided, not started yet."""
-    STARTED = "started", "started"
+    STARTED = "started", _("started")
     """Treatment started as decided."""
-    NOT_STARTED = "not_started", "not started"
+    NOT_STARTED = "not_started", _("not started")
     """Not carried out; the deviation reason says why."""
 
 
 class DeviationReason(models.TextChoices):
     NONE = "", "—"
     """No deviation."""
-    PATIENT_CHOICE = "patient_choice", "patient's choice"
+    PATIENT_CHOICE = "patient_choice", _("patient's choice")
     """The patient declined or chose otherwise."""
-    CLINICAL_DETERIORATION = "clinical_deterioration", "clinical deterioration or death"
+    CLINICAL_DETERIORATION = "clinical_deterioration", _("clinical deterioration or death")
     """The patient's condition changed."""
-    TOXICITY = "toxicity_comorbidity", "toxicity or comorbidity"
+    TOXICITY = "toxicity_comorbidity", _("toxicity or comorbidity")
     """A new contraindication."""
-    ACCESS = "access", "drug not available or not reimbursed"
+    ACCESS = "access", _("drug not available or not reimbursed")
     """Availability, reimbursement or slot."""
-    TRIAL = "trial", "enrolled in a clinical trial instead"
+    TRIAL = "trial", _("enrolled in a clinical trial instead")
     """Trial enrolment."""
-    MISSING_INFORMATION = "missing_information", "missing documentation or work-up"
+    MISSING_INFORMATION = "missing_information", _("missing documentation or work-up")
     """The case was not ready."""
-    OTHER = "other", "other"
+    OTHER = "other", _("other")
     """See the note."""
 
 
@@ -448,21 +464,21 @@ class Decision(models.Model):
     meeting = models.ForeignKey(
         Meeting, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
-    option_key = models.CharField(max_length=60, help_text="Regimen or action key, or OTHER.")
+    option_key = models.CharField(max_length=60, help_text=_("Regimen or action key, or OTHER."))
     option_label = models.CharField(max_length=200)
     category = models.CharField(
-        max_length=30, blank=True, help_text="The option's category in the recommendation at the time."
+        max_length=30, blank=True, help_text=_("The option's category in the recommendation at the time.")
     )
     rationale = models.TextField()
     dissent = models.TextField(blank=True)
     patient_preference = models.TextField(blank=True)
-    follow_up = models.DateField("follow-up date", null=True, blank=True)
+    follow_up = models.DateField(_("follow-up date"), null=True, blank=True)
     status = models.CharField(max_length=20, choices=DecisionStatus, default=DecisionStatus.PLANNED)
     deviation_reason = models.CharField(max_length=30, choices=DeviationReason, blank=True)
     deviation_note = models.CharField(max_length=300, blank=True)
     algorithm_version = models.CharField(max_length=80, blank=True)
     snapshot = models.JSONField(
-        help_text="Frozen at the decision: facts, the full recommendation, evidence figures shown."
+        help_text=_("Frozen at the decision: facts, the full recommendation, evidence figures shown.")
     )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)

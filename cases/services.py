@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from algorithm import services as algorithm_services
 from algorithm.presenting import labels, option_choices, present, without_future
@@ -124,10 +126,10 @@ def recommend(facts: dict[str, Any]) -> dict[str, Any]:
     try:
         return algorithm_services.recommend(facts)
     except algorithm_services.NoPublishedAlgorithm as exc:
-        return unavailable(f"No algorithm version is published yet ({exc}).")
+        return unavailable(gettext("No algorithm version is published yet (%(error)s).") % {"error": exc})
     except (ValueError, TypeError, LookupError) as exc:
         logger.warning("recommend() rejected the facts of a case: %s", exc)
-        return unavailable(f"The algorithm could not use these facts: {exc}")
+        return unavailable(gettext("The algorithm could not use these facts: %(error)s") % {"error": exc})
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def snapshot(case: Case, options: CaseOptions) -> dict[str, Any]:
     """
     return {
         "taken_at": timezone.now().isoformat(),
+        # The words are frozen in the language of the page the board saw; pages mark them with it.
+        "language": get_language() or settings.LANGUAGE_CODE,
         "case": case.code,
         "case_version": case.version,
         "facts": {

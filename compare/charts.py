@@ -21,8 +21,10 @@ Honesty rules the figures follow:
   dotted CIs and lighter bars, so a cross-trial juxtaposition never looks like a
   randomised comparison.
 
-Built figures are memoised on their (hashable) inputs: the cache key *is* the
-evidence, so a curated change can never serve a stale figure.
+Built figures are memoised on their (hashable) inputs and the active language:
+the cache key *is* the evidence, so a curated change can never serve a stale
+figure. Titles, labels and numbers follow the active language (Italian writes
+13,8 mesi; the figure's `layout.separators` tells plotly.js the same).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import plotly.graph_objects as go
+from django.utils import formats
+from django.utils.translation import get_language, gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 # Okabe & Ito (2008), a palette distinguishable with the common colour-vision
 # deficiencies; every arm also gets its own marker shape.
@@ -51,15 +56,15 @@ CHARTED_ENDPOINTS = frozenset({PFS_MEDIAN, PFS_HR, OS_HR, ORR, CR, VGPR})
 
 POPULATION_LABELS = {
     "ITT": "ITT",
-    "len_refractory": "lenalidomide-refractory",
-    "len_exposed": "lenalidomide-exposed",
-    "anti_cd38_refractory": "anti-CD38-refractory",
-    "one_prior_line": "one prior line",
-    "two_or_more_prior_lines": "two or more prior lines",
-    "high_risk_cytogenetics": "high-risk cytogenetics",
-    "penta_refractory": "penta-refractory",
-    "early_relapse": "early relapse",
-    "late_relapse": "late relapse",
+    "len_refractory": _("lenalidomide-refractory"),
+    "len_exposed": _("lenalidomide-exposed"),
+    "anti_cd38_refractory": _("anti-CD38-refractory"),
+    "one_prior_line": _("one prior line"),
+    "two_or_more_prior_lines": _("two or more prior lines"),
+    "high_risk_cytogenetics": _("high-risk cytogenetics"),
+    "penta_refractory": _("penta-refractory"),
+    "early_relapse": _("early relapse"),
+    "late_relapse": _("late relapse"),
 }
 
 # Subgroups that trials report beside their whole population: never shown in its place.
@@ -69,10 +74,10 @@ SUBGROUPS = (frozenset(POPULATION_LABELS) - {"ITT"}) | {"responders"}
 # free text ("interim (primary) analysis, median follow-up 18.6 months"); a
 # result belongs to every stage whose words it contains.
 ANALYSIS_STAGES = {
-    "interim": ("interim analyses", ("interim",)),
-    "primary": ("primary analyses", ("primary",)),
-    "final": ("final analyses", ("final",)),
-    "updated": ("updated / long-term analyses", ("update", "long-term", "long term")),
+    "interim": (_("interim analyses"), ("interim",)),
+    "primary": (_("primary analyses"), ("primary",)),
+    "final": (_("final analyses"), ("final",)),
+    "updated": (_("updated / long-term analyses"), ("update", "long-term", "long term")),
 }
 
 FOLLOW_UP = re.compile(r"median follow-up (?:of )?(~?\s?[\d.]+\s*months?)", re.IGNORECASE)
@@ -119,14 +124,14 @@ class ResultRow:
     def value_label(self) -> str:
         """As `Result.value_label`: '13.3 months', '71%', 'not reached'."""
         if self.not_reached:
-            return "not reached"
+            return gettext("not reached")
         if self.value is None:
-            return "not reported"
-        number = f"{self.value:g}"
+            return gettext("not reported")
+        number = num(self.value)
         if self.unit == "percent":
             return f"{number}%"
         if self.unit == "months":
-            return f"{number} months"
+            return gettext("%(number)s months") % {"number": number}
         return number
 
     @property
@@ -134,9 +139,13 @@ class ResultRow:
         """As `Result.ci_label`: '95% CI 11.8–16.1'; '' when no CI was reported."""
         if self.ci_low is None and self.ci_high is None:
             return ""
-        low = "NE" if self.ci_low is None else f"{self.ci_low:g}"
-        high = "NE" if self.ci_high is None else f"{self.ci_high:g}"
-        return f"{round(self.ci_level * 100, 1):g}% CI {low}–{high}"
+        low = "NE" if self.ci_low is None else num(self.ci_low)
+        high = "NE" if self.ci_high is None else num(self.ci_high)
+        return gettext("%(level)s%% CI %(low)s–%(high)s") % {
+            "level": num(round(self.ci_level * 100, 1)),
+            "low": low,
+            "high": high,
+        }
 
     @property
     def arm_ref(self) -> tuple[str, str]:
@@ -163,8 +172,18 @@ class TableRow:
 # --- small helpers -----------------------------------------------------------------------------
 
 
+def num(value: float) -> str:
+    """A number as `:g` writes it, with the active language's decimal separator (13.8 -> 13,8)."""
+    return f"{value:g}".replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+
+
+def separators() -> str:
+    """plotly.js's `layout.separators`: the decimal, then the thousands separator of the language."""
+    return formats.get_format("DECIMAL_SEPARATOR") + formats.get_format("THOUSAND_SEPARATOR")
+
+
 def population_label(population: str) -> str:
-    return POPULATION_LABELS.get(population, population.replace("_", " "))
+    return str(POPULATION_LABELS.get(population, population.replace("_", " ")))
 
 
 def rows_for_population(rows: Iterable[ResultRow], population: str) -> list[ResultRow]:
@@ -220,8 +239,16 @@ def analysis_short(analysis: str) -> str:
 
 
 def follow_up(analysis: str) -> str:
+    """The median follow-up an analysis text states ("~17 months"), in the active language."""
     match = FOLLOW_UP.search(analysis)
-    return match.group(1) if match else ""
+    if not match:
+        return ""
+    stated = match.group(1)
+    number = re.search(r"\d+(?:\.\d+)?", stated)
+    if number is None:
+        return stated
+    approx = "~" if "~" in stated else ""
+    return approx + gettext("%(number)s months") % {"number": num(float(number.group()))}
 
 
 def colour(arm: ArmRef) -> str:
@@ -257,15 +284,15 @@ def _esc(text: str) -> str:
 
 
 def hover_text(row: ResultRow, measure: str) -> str:
-    ci = row.ci_label or "CI not reported"
+    ci = row.ci_label or gettext("CI not reported")
     if row.not_reached and row.ci_low is not None:
-        ci = f"{ci} (median not reached)"
+        ci = gettext("%(ci)s (median not reached)") % {"ci": ci}
     lines = [
         f"{_esc(row.trial_name)} · {_esc(row.arm_label)}",
         f"{measure}: {_esc(row.value_label)}" + (f", p {_esc(row.p)}" if row.p else ""),
         _esc(ci),
         _wrap(_esc(f"{population_label(row.population)} · {row.analysis}")),
-        _wrap(_esc(f"Source: {row.source_label}")),
+        _wrap(_esc(gettext("Source: %(source)s") % {"source": row.source_label})),
     ]
     return "<br>".join(lines)
 
@@ -339,7 +366,7 @@ def _panel_layout(
         if first.trial_design:
             title += f" · {_esc(first.trial_design)}"
         if cross_trial:
-            title += " · separate trial"
+            title += " · " + gettext("separate trial")
         annotations.append(
             {
                 "text": title,
@@ -370,6 +397,7 @@ def _base_layout(height: int) -> dict:
         "hovermode": "closest",
         "hoverlabel": {"align": "left", "bgcolor": "#ffffff", "font": {"size": 12}},
         "dragmode": False,
+        "separators": separators(),
     }
 
 
@@ -419,7 +447,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
                     y=[c for _r, c in reached],
                     yaxis=axis,
                     mode="markers+text",
-                    text=[r.value_label.replace(" months", "") for r, _c in reached],
+                    text=[num(r.value) for r, _c in reached],
                     textposition="top center",
                     cliponaxis=False,  # the top row's label must not be cut by the plot edge
                     textfont={"size": 11, "color": MUTED},
@@ -429,7 +457,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
                         "size": 12,
                         "line": {"width": 2, "color": colour(arm)},
                     },
-                    hovertext=[hover_text(r, "median PFS") for r, _c in reached],
+                    hovertext=[hover_text(r, gettext("median PFS")) for r, _c in reached],
                     hoverinfo="text",
                     meta={"kind": "median", "arm": arm.arm_key, "trial": arm.trial_key},
                 )
@@ -440,19 +468,19 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
                 xs, symbols, texts, position = (
                     [r.ci_low, x_max],
                     ["line-ns-open", "triangle-right-open"],
-                    ["not reached", ""],
+                    [gettext("not reached"), ""],
                     "top right",
                 )
             else:
                 xs, symbols, texts, position = (
                     [0.0],
                     ["triangle-right-open"],
-                    ["not reached (no lower bound reported)"],
+                    [gettext("not reached (no lower bound reported)")],
                     "middle right",
                 )
             traces.append(
                 go.Scatter(
-                    name=f"{arm.label} (not reached)",
+                    name=gettext("%(arm)s (not reached)") % {"arm": arm.label},
                     x=xs,
                     y=[category] * len(xs),
                     yaxis=axis,
@@ -462,7 +490,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
                     text=texts,
                     textposition=position,
                     textfont={"size": 11, "color": MUTED},
-                    hovertext=[hover_text(r, "median PFS")] * len(xs),
+                    hovertext=[hover_text(r, gettext("median PFS"))] * len(xs),
                     hoverinfo="text",
                     meta={"kind": "not_reached", "arm": arm.arm_key, "trial": arm.trial_key},
                 )
@@ -470,7 +498,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
     layout = _base_layout(height)
     layout.update(layout_extra)
     layout["xaxis"] = {
-        "title": {"text": "median PFS, months (with 95% CI where reported)"},
+        "title": {"text": gettext("median PFS, months (with 95% CI where reported)")},
         "range": [0, x_max],
         "anchor": "free",
         "position": 0,
@@ -483,7 +511,7 @@ def _pfs_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_tri
 
 def _ci_trace(arm: ArmRef, axis: str, xs: list, ys: list, cross_trial: bool) -> go.Scatter:
     return go.Scatter(
-        name=f"{arm.label} 95% CI",
+        name=gettext("%(name)s 95%% CI") % {"name": arm.label},
         x=xs,
         y=ys,
         yaxis=axis,
@@ -500,22 +528,26 @@ def _ci_trace(arm: ArmRef, axis: str, xs: list, ys: list, cross_trial: bool) -> 
 
 def _not_reported_trace(arm: ArmRef, axis: str) -> go.Scatter:
     return go.Scatter(
-        name=f"{arm.label} (not reported)",
+        name=gettext("%(arm)s (not reported)") % {"arm": arm.label},
         x=[0],
         y=[arm.label],
         yaxis=axis,
         mode="text",
-        text=["not reported"],
+        text=[gettext("not reported")],
         textposition="middle right",
         textfont={"color": MUTED, "size": 12},
-        hovertext=[f"{_esc(arm.trial_name)} · {_esc(arm.label)}<br>not reported for this population"],
+        hovertext=[
+            f"{_esc(arm.trial_name)} · {_esc(arm.label)}<br>" + gettext("not reported for this population")
+        ],
         hoverinfo="text",
         meta={"kind": "not_reported", "arm": arm.arm_key, "trial": arm.trial_key},
     )
 
 
 @lru_cache(maxsize=256)
-def _pfs_cached(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_trial: bool) -> dict:
+def _pfs_cached(
+    arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_trial: bool, language: str | None
+) -> dict:
     return _pfs_figure(arms, rows, cross_trial)
 
 
@@ -524,7 +556,8 @@ def pfs_figure(arms: Sequence[ArmRef], rows: Sequence[ResultRow], *, cross_trial
 
     The returned dict is shared by the cache: read it, do not change it.
     """
-    return _pfs_cached(tuple(arms), tuple(r for r in rows if r.endpoint == PFS_MEDIAN), cross_trial)
+    pfs = tuple(r for r in rows if r.endpoint == PFS_MEDIAN)
+    return _pfs_cached(tuple(arms), pfs, cross_trial, get_language())
 
 
 # --- response ------------------------------------------------------------------------------------
@@ -538,6 +571,12 @@ SEGMENT_STYLE = {
     "VGPR or PR": ("#56B4E9", "/"),
     "ORR (depth not reported)": ("#999999", "x"),
 }
+# The segments' names as the legend shows them (IMWG codes stay as they are).
+SEGMENT_NAMES = {"VGPR or PR": _("VGPR or PR"), "ORR (depth not reported)": _("ORR (depth not reported)")}
+
+
+def segment_name(name: str) -> str:
+    return str(SEGMENT_NAMES.get(name, name))
 
 
 def response_segments(orr: ResultRow, depth_rows: Iterable[ResultRow]) -> list[tuple[str, float]]:
@@ -599,7 +638,7 @@ def _response_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cros
                 continue
             traces.append(
                 go.Bar(
-                    name=name,
+                    name=segment_name(name),
                     orientation="h",
                     x=[value for _b, value in points],
                     y=[b[1] for b, _v in points],
@@ -613,7 +652,8 @@ def _response_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cros
                         "pattern": {"shape": pattern, "fgcolor": "#1b1f24", "size": 7, "solidity": 0.25},
                     },
                     hovertext=[
-                        hover_text(b[2], "ORR") + f"<br>{_esc(name)}: {value:g}%" for b, value in points
+                        hover_text(b[2], "ORR") + f"<br>{_esc(segment_name(name))}: {num(value)}%"
+                        for b, value in points
                     ],
                     hoverinfo="text",
                     meta={"kind": "segment", "segment": name},
@@ -649,7 +689,7 @@ def _response_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cros
     layout["legend"] = {"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "traceorder": "normal"}
     layout["margin"] = {"l": 10, "r": 30, "t": 10, "b": 90}
     layout["xaxis"] = {
-        "title": {"text": "patients responding, % (partial response or better)"},
+        "title": {"text": gettext("patients responding, % (partial response or better)")},
         "range": [0, 118],
         "tickvals": [0, 20, 40, 60, 80, 100],
         "anchor": "free",
@@ -661,14 +701,16 @@ def _response_figure(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cros
 
 
 @lru_cache(maxsize=256)
-def _response_cached(arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_trial: bool) -> dict:
+def _response_cached(
+    arms: tuple[ArmRef, ...], rows: tuple[ResultRow, ...], cross_trial: bool, language: str | None
+) -> dict:
     return _response_figure(arms, rows, cross_trial)
 
 
 def response_figure(arms: Sequence[ArmRef], rows: Sequence[ResultRow], *, cross_trial: bool) -> dict:
     """ORR per arm as a horizontal bar, stacked by depth where the depth can be derived."""
     wanted = tuple(r for r in rows if r.endpoint in (ORR, CR, VGPR))
-    return _response_cached(tuple(arms), wanted, cross_trial)
+    return _response_cached(tuple(arms), wanted, cross_trial, get_language())
 
 
 # --- hazard ratios -------------------------------------------------------------------------------
@@ -676,7 +718,8 @@ def response_figure(arms: Sequence[ArmRef], rows: Sequence[ResultRow], *, cross_
 
 def hr_category(row: ResultRow, several: bool) -> str:
     measure = "PFS" if row.endpoint == PFS_HR else "OS"
-    label = f"{row.trial_name} · {row.arm_label} vs {row.vs_label or 'comparator'} · {measure} HR"
+    vs = row.vs_label or gettext("comparator")
+    label = f"{row.trial_name} · {row.arm_label} {gettext('vs')} {vs} · {measure} HR"
     return f"{label} · {analysis_short(row.analysis)}" if several else label
 
 
@@ -714,7 +757,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
         if ci_x:
             traces.append(
                 go.Scatter(
-                    name=f"{name} 95% CI",
+                    name=gettext("%(name)s 95%% CI") % {"name": name},
                     x=ci_x,
                     y=ci_y,
                     mode="lines",
@@ -729,13 +772,14 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
                 x=[r.value for r, _c in chosen],
                 y=[c for _r, c in chosen],
                 mode="markers+text",
-                text=[f"{r.value:g}" for r, _c in chosen],
+                text=[num(r.value) for r, _c in chosen],
                 textposition="top center",
                 cliponaxis=False,
                 textfont={"size": 11, "color": MUTED},
                 marker={"color": hue, "symbol": shape, "size": 12, "line": {"width": 1, "color": "#1b1f24"}},
                 hovertext=[
-                    hover_text(r, name) + (f"<br>Caveat: {_wrap(_esc(r.note))}" if r.note else "")
+                    hover_text(r, name)
+                    + (f"<br>{gettext('Caveat')}: {_wrap(_esc(r.note))}" if r.note else "")
                     for r, _c in chosen
                 ],
                 hoverinfo="text",
@@ -746,7 +790,9 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
     layout = _base_layout(height)
     one = (0 - log_range[0]) / (log_range[1] - log_range[0])  # where HR = 1 falls, in paper units
     pairs = {(r.arm_label, r.vs_label) for r in hrs}
-    arm, vs = next(iter(pairs)) if len(pairs) == 1 else ("the first-named arm", "the comparator")
+    arm, vs = (
+        next(iter(pairs)) if len(pairs) == 1 else (gettext("the first-named arm"), gettext("the comparator"))
+    )
     layout["margin"] = {"l": 10, "r": 30, "t": 40, "b": 60}
     layout["yaxis"] = {
         "type": "category",
@@ -760,7 +806,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
     layout["xaxis"] = {
         "type": "log",
         "range": log_range,
-        "title": {"text": "hazard ratio (log scale, 95% CI)"},
+        "title": {"text": gettext("hazard ratio (log scale, 95% CI)")},
         "gridcolor": "#e3e7eb",
         "fixedrange": True,
     }
@@ -778,7 +824,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
     ]
     layout["annotations"] = [
         {
-            "text": f"◀ favours {_esc(arm)}",
+            "text": "◀ " + gettext("favours %(arm)s") % {"arm": _esc(arm)},
             "xref": "paper",
             "yref": "paper",
             "x": one,
@@ -789,7 +835,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
             "font": {"size": 12, "color": MUTED},
         },
         {
-            "text": f"favours {_esc(vs)} ▶",
+            "text": gettext("favours %(arm)s") % {"arm": _esc(vs)} + " ▶",
             "xref": "paper",
             "yref": "paper",
             "x": one,
@@ -803,7 +849,7 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
     if not hrs:
         layout["annotations"] = [
             {
-                "text": "no hazard ratio reported",
+                "text": gettext("no hazard ratio reported"),
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0.5,
@@ -816,13 +862,13 @@ def _hr_figure(rows: tuple[ResultRow, ...]) -> dict:
 
 
 @lru_cache(maxsize=256)
-def _hr_cached(rows: tuple[ResultRow, ...]) -> dict:
+def _hr_cached(rows: tuple[ResultRow, ...], language: str | None) -> dict:
     return _hr_figure(rows)
 
 
 def hr_figure(rows: Sequence[ResultRow]) -> dict:
     """Forest plot of PFS (and OS) hazard ratios: log x, CI, a dashed line at 1, 'favours' labels."""
-    return _hr_cached(tuple(r for r in rows if r.endpoint in (PFS_HR, OS_HR)))
+    return _hr_cached(tuple(r for r in rows if r.endpoint in (PFS_HR, OS_HR)), get_language())
 
 
 # --- captions: the finding in words --------------------------------------------------------------
@@ -845,7 +891,15 @@ def _by_trial(arms: Sequence[ArmRef], rows: Sequence[ResultRow], endpoint: str):
 def _missing(members: Sequence[ArmRef], rows: Sequence[ResultRow], what: str) -> str:
     have = {r.arm_ref for r in rows}
     missing = [a.label for a in members if (a.trial_key, a.arm_key) not in have]
-    return f" {what} not reported for {', '.join(missing)}." if missing else ""
+    if not missing:
+        return ""
+    return " " + gettext("%(what)s not reported for %(arms)s.") % {"what": what, "arms": ", ".join(missing)}
+
+
+def _versus(rows: Sequence[ResultRow]) -> str:
+    """'13.3 months with DPd vs 6.9 months with Pd'."""
+    said = (gettext("%(value)s with %(arm)s") % {"value": r.value_label, "arm": r.arm_label} for r in rows)
+    return f" {gettext('vs')} ".join(dict.fromkeys(said))
 
 
 def pfs_caption(arms: Sequence[ArmRef], rows: Sequence[ResultRow], population: str) -> str:
@@ -853,12 +907,12 @@ def pfs_caption(arms: Sequence[ArmRef], rows: Sequence[ResultRow], population: s
     for first, members, trial_rows in _by_trial(arms, rows, PFS_MEDIAN):
         parts = []
         for stage, stage_rows in _stage_groups(trial_rows):
-            values = " vs ".join(dict.fromkeys(f"{r.value_label} with {r.arm_label}" for r in stage_rows))
-            parts.append(f"{stage}: median PFS {values}")
+            values = _versus(stage_rows)
+            parts.append(gettext("%(stage)s: median PFS %(values)s") % {"stage": stage, "values": values})
         text = f"{first.trial_name}, {_trial_population(first.trial_key, rows, population)}"
-        text += (" — " + "; ".join(parts) + ".") if parts else ": median PFS not reported."
+        text += (" — " + "; ".join(parts) + ".") if parts else ": " + gettext("median PFS not reported.")
         if parts:
-            text += _missing(members, trial_rows, "Median PFS")
+            text += _missing(members, trial_rows, gettext("Median PFS"))
         sentences.append(text)
     return " ".join(sentences)
 
@@ -868,10 +922,10 @@ def response_caption(arms: Sequence[ArmRef], rows: Sequence[ResultRow], populati
     for first, members, trial_rows in _by_trial(arms, rows, ORR):
         parts = []
         for stage, stage_rows in _stage_groups(trial_rows):
-            values = " vs ".join(dict.fromkeys(f"{r.value_label} with {r.arm_label}" for r in stage_rows))
-            parts.append(f"{stage}: ORR {values}")
+            values = _versus(stage_rows)
+            parts.append(gettext("%(stage)s: ORR %(values)s") % {"stage": stage, "values": values})
         text = f"{first.trial_name}, {_trial_population(first.trial_key, rows, population)}"
-        text += (" — " + "; ".join(parts) + ".") if parts else ": ORR not reported."
+        text += (" — " + "; ".join(parts) + ".") if parts else ": " + gettext("ORR not reported.")
         if parts:
             text += _missing(members, trial_rows, "ORR")
         sentences.append(text)
@@ -884,32 +938,40 @@ def hr_caption(rows: Sequence[ResultRow], population: str) -> str:
         if r.endpoint not in (PFS_HR, OS_HR) or r.value is None:
             continue
         measure = "PFS" if r.endpoint == PFS_HR else "OS"
+        vs = r.vs_label or gettext("the comparator")
         if r.ci_high is not None and r.ci_high < 1:
-            verdict = f"favouring {r.arm_label}"
+            verdict = gettext("favouring %(arm)s") % {"arm": r.arm_label}
         elif r.ci_low is not None and r.ci_low > 1:
-            verdict = f"favouring {r.vs_label or 'the comparator'}"
+            verdict = gettext("favouring %(arm)s") % {"arm": vs}
         elif r.ci_low is not None and r.ci_high is not None:
-            verdict = "the CI includes 1"
+            verdict = gettext("the CI includes 1")
         else:
-            verdict = "CI not reported"
+            verdict = gettext("CI not reported")
         ci = f" ({r.ci_label})" if r.ci_label else ""
         sentences.append(
-            f"{r.trial_name}, {shown_population_label(r.population, population)}, "
-            f"{analysis_short(r.analysis)}: {measure} hazard ratio "
-            f"{r.value:g}{ci} for {r.arm_label} vs {r.vs_label or 'the comparator'}, {verdict}."
+            f"{r.trial_name}, {shown_population_label(r.population, population)}, {analysis_short(r.analysis)}: "
+            + gettext("%(measure)s hazard ratio %(value)s%(ci)s for %(arm)s vs %(vs)s, %(verdict)s.")
+            % {
+                "measure": measure,
+                "value": num(r.value),
+                "ci": ci,
+                "arm": r.arm_label,
+                "vs": vs,
+                "verdict": verdict,
+            }
         )
-    return " ".join(sentences) or "No hazard ratio reported for this population."
+    return " ".join(sentences) or gettext("No hazard ratio reported for this population.")
 
 
 # --- tables and CSV ------------------------------------------------------------------------------
 
 MEASURES = {
-    PFS_MEDIAN: "median PFS",
+    PFS_MEDIAN: _("median PFS"),
     ORR: "ORR",
     CR: "≥CR",
     VGPR: "≥VGPR",
-    PFS_HR: "PFS hazard ratio",
-    OS_HR: "OS hazard ratio",
+    PFS_HR: _("PFS hazard ratio"),
+    OS_HR: _("OS hazard ratio"),
 }
 
 
@@ -922,14 +984,14 @@ def table_rows(
         mine = [r for r in rows if r.endpoint in endpoints and r.arm_ref == (arm.trial_key, arm.arm_key)]
         mine.sort(key=lambda r: endpoints.index(r.endpoint))
         for r in mine:
-            arm_label = f"{r.arm_label} vs {r.vs_label}" if r.vs_label else r.arm_label
+            arm_label = f"{r.arm_label} {gettext('vs')} {r.vs_label}" if r.vs_label else r.arm_label
             out.append(
                 TableRow(
                     trial=r.trial_name,
                     arm=arm_label,
-                    measure=MEASURES.get(r.endpoint, r.endpoint),
+                    measure=str(MEASURES.get(r.endpoint, r.endpoint)),
                     value=r.value_label + (f" (p {r.p})" if r.p else ""),
-                    ci=r.ci_label or "not reported",
+                    ci=r.ci_label or gettext("not reported"),
                     population=population_label(r.population),
                     analysis=r.analysis,
                     source=r.source_label,
@@ -943,8 +1005,8 @@ def table_rows(
                 TableRow(
                     trial=arm.trial_name,
                     arm=arm.label,
-                    measure=" / ".join(MEASURES.get(e, e) for e in endpoints[:1]),
-                    value="not reported",
+                    measure=" / ".join(str(MEASURES.get(e, e)) for e in endpoints[:1]),
+                    value=gettext("not reported"),
                     ci="",
                     population=population_label(population),
                     analysis="",
@@ -970,10 +1032,25 @@ CSV_HEADER = (
 )
 
 
+# The header row as the reader sees it, in the active language.
+CSV_TITLES = {
+    "trial": pgettext_lazy("csv", "trial"),
+    "arm": pgettext_lazy("csv", "arm"),
+    "measure": pgettext_lazy("csv", "measure"),
+    "value": pgettext_lazy("csv", "value"),
+    "ci": pgettext_lazy("csv", "ci"),
+    "population": pgettext_lazy("csv", "population"),
+    "analysis": pgettext_lazy("csv", "analysis"),
+    "source": pgettext_lazy("csv", "source"),
+    "source_url": pgettext_lazy("csv", "source_url"),
+    "note": pgettext_lazy("csv", "note"),
+}
+
+
 def to_csv(rows: Sequence[TableRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(CSV_TITLES[field]) for field in CSV_HEADER])
     for row in rows:
         writer.writerow([getattr(row, field) for field in CSV_HEADER])
     return buffer.getvalue()

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_GET
 
 from compare import charts
@@ -59,6 +60,7 @@ class Chart:
     table: list[charts.TableRow]
     csv_url: str
     notes: list[str] = field(default_factory=list)
+    notes_curated: bool = False  # the notes are the knowledge base's (English) text, not the interface's
 
     @property
     def json_id(self) -> str:
@@ -77,12 +79,18 @@ class Comparison:
 
 
 def _percent(value: float | None) -> str:
-    return "not reported" if value is None else f"{value:g}%"
+    return gettext("not reported") if value is None else f"{charts.num(value)}%"
 
 
 def _design_label(trial: Trial) -> str:
     design = trial.design.lower()
-    kind = "randomised" if "randomi" in design else "single-arm" if "single" in design else ""
+    kind = (
+        pgettext("trial design", "randomised")
+        if "randomi" in design
+        else pgettext("trial design", "single-arm")
+        if "single" in design
+        else ""
+    )
     return f"{kind} {trial.get_phase_display()}".strip()
 
 
@@ -168,9 +176,9 @@ def load_comparison(regimen_keys: list[str], trial_key: str) -> Comparison:
             if result.endpoint in charts.CHARTED_ENDPOINTS and result.arm_id in charted_keys:
                 rows.append(_row(result, trial, trial_arms))
     names = [regimens[k].abbreviation for k in regimen_keys if k in regimens]
-    title = " vs ".join(names) if names else ", ".join(t.name for t in trials)
+    title = f" {gettext('vs')} ".join(names) if names else ", ".join(t.name for t in trials)
     if trial_key and trials and names:
-        title += f" in {trials[0].name}"
+        title = gettext("%(regimens)s in %(trial)s") % {"regimens": title, "trial": trials[0].name}
     return Comparison(regimen_keys, unknown, trial_key, trials, arms, rows, title)
 
 
@@ -184,7 +192,7 @@ def analysis_choices(rows: list[charts.ResultRow]) -> list[tuple[str, str]]:
     present = set().union(*(charts.analysis_stages(r.analysis) for r in rows)) if rows else set()
     if len(present) < 2:
         return []
-    return [("", "all analyses")] + [
+    return [("", gettext("all analyses"))] + [
         (key, label) for key, (label, _words) in charts.ANALYSIS_STAGES.items() if key in present
     ]
 
@@ -228,7 +236,7 @@ def build_charts(
     return {
         "pfs": Chart(
             id="chart-pfs",
-            title="Median progression-free survival",
+            title=gettext("Median progression-free survival"),
             caption=charts.pfs_caption(arms, rows, population),
             figure=charts.pfs_figure(arms, rows, cross_trial=cross),
             table=charts.table_rows(arms, rows, CHART_ENDPOINTS["pfs"], population),
@@ -236,24 +244,27 @@ def build_charts(
         ),
         "response": Chart(
             id="chart-response",
-            title="Response (ORR, by depth where reported)",
+            title=gettext("Response (ORR, by depth where reported)"),
             caption=charts.response_caption(arms, rows, population),
             figure=charts.response_figure(arms, rows, cross_trial=cross),
             table=charts.table_rows(arms, rows, CHART_ENDPOINTS["response"], population),
             csv_url=_query(request, format="csv", chart="response"),
             notes=[
-                "Depth is stacked only where ≥CR and/or ≥VGPR were reported for the same arm, "
-                "population and analysis as the ORR; the segments are derived by subtraction."
+                gettext(
+                    "Depth is stacked only where ≥CR and/or ≥VGPR were reported for the same arm, "
+                    "population and analysis as the ORR; the segments are derived by subtraction."
+                )
             ],
         ),
         "hr": Chart(
             id="chart-hr",
-            title="Hazard ratios (forest plot)",
+            title=gettext("Hazard ratios (forest plot)"),
             caption=charts.hr_caption(hr_rows, population),
             figure=charts.hr_figure(hr_rows),
             table=charts.table_rows(arms, hr_rows, CHART_ENDPOINTS["hr"], population),
             csv_url=_query(request, format="csv", chart="hr"),
             notes=caveats,
+            notes_curated=True,
         ),
     }
 

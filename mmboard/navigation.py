@@ -1,16 +1,18 @@
 """The main menu: one list, each entry shown only to users who may open it."""
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # (label, URL name, permission needed or None, path prefix that marks the entry current)
 MENU = [
-    ("Board", "home", None, None),
-    ("Cases", "cases:case_list", "cases.view_case", "/cases/"),
-    ("Meetings", "cases:meeting_list", "cases.view_meeting", "/meetings/"),
-    ("Algorithm", "algorithm", "regimens.view_algorithmversion", "/algorithm/"),
-    ("Compare", "compare", "regimens.view_result", "/compare/"),
-    ("Regimens", "regimens:regimen_list", "regimens.view_regimen", "/regimens/"),
-    ("Trials", "regimens:trial_list", "regimens.view_trial", "/trials/"),
+    (pgettext_lazy("menu", "Board"), "home", None, None),
+    (_("Cases"), "cases:case_list", "cases.view_case", "/cases/"),
+    (_("Meetings"), "cases:meeting_list", "cases.view_meeting", "/meetings/"),
+    (_("Algorithm"), "algorithm", "regimens.view_algorithmversion", "/algorithm/"),
+    (pgettext_lazy("menu", "Compare"), "compare", "regimens.view_result", "/compare/"),
+    (_("Regimens"), "regimens:regimen_list", "regimens.view_regimen", "/regimens/"),
+    (_("Trials"), "regimens:trial_list", "regimens.view_trial", "/trials/"),
 ]
 
 

@@ -103,6 +103,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language follows the switcher's choice (a cookie), else Accept-Language;
+    # no URL prefix, so every URL answers in both languages.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -131,6 +134,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -242,10 +246,14 @@ AXES_VERBOSE = False
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-LANGUAGE_CODE = "en-gb"
+# English when the browser asks for nothing else; Italian on request (locale/it).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Europe/Rome")
 USE_I18N = True
 USE_TZ = True
+# Dates and numbers follow the active language (10 dicembre 2026, 13,8 mesi).
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -17,7 +17,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Max
 from django.forms.models import BaseInlineFormSet
 from django.utils.text import Truncator
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from regimens.models import Action, Approval, Caution, Drug, Endpoint, Regimen, Result, Trial, TrialArm, Unit
 
@@ -100,8 +100,10 @@ def _check_key(key: str, example: str) -> str:
     key = key.strip()
     if not KEY_PATTERN.fullmatch(key):
         raise forms.ValidationError(
-            f"Write the key in capitals, digits, “-” and “_” only, e.g. {example}; "
-            "other files and links refer to it."
+            _(
+                "Write the key in capitals, digits, “-” and “_” only, e.g. %(example)s; other files and links refer to it."
+            )
+            % {"example": example}
         )
     return key
 
@@ -127,8 +129,9 @@ class TrialAdminForm(KnowledgeBaseForm):
         nct = self.cleaned_data["nct"].strip().upper()
         if nct and not NCT_PATTERN.fullmatch(nct):
             raise forms.ValidationError(
-                "Write the ClinicalTrials.gov identifier as NCT and 8 digits, e.g. NCT03651128 "
-                "(or leave it empty)."
+                _(
+                    "Write the ClinicalTrials.gov identifier as NCT and 8 digits, e.g. NCT03651128 (or leave it empty)."
+                )
             )
         return nct
 
@@ -138,14 +141,19 @@ class TrialAdminForm(KnowledgeBaseForm):
             value = cleaned.get(name)
             if self._usable(name) and value is not None and not 0 <= value <= 100:
                 self.add_error(
-                    name, f"A percentage of patients is between 0 and 100, not {self._raw(name, value)}."
+                    name,
+                    _("A percentage of patients is between 0 and 100, not %(value)s.")
+                    % {"value": self._raw(name, value)},
                 )
         low, high = cleaned.get("prior_lines_min"), cleaned.get("prior_lines_max")
         if low is not None and high is not None and low > high:
             self.add_error(
                 "prior_lines_max",
-                f"The maximum number of prior lines ({high}) is below the minimum ({low}). "
-                "Leave the maximum empty if there was no upper limit.",
+                _(
+                    "The maximum number of prior lines (%(high)s) is below the minimum (%(low)s). "
+                    "Leave the maximum empty if there was no upper limit."
+                )
+                % {"high": high, "low": low},
             )
         return cleaned
 
@@ -190,20 +198,24 @@ class ResultAdminForm(KnowledgeBaseForm):
             if arm is not None and arm.trial_id != trial.pk:
                 self.add_error(
                     "arm",
-                    f"The arm “{arm.label}” belongs to {arm.trial}, not to {trial}: choose an arm of {trial}.",
+                    _("The arm “%(arm)s” belongs to %(other)s, not to %(trial)s: choose an arm of %(trial)s.")
+                    % {"arm": arm.label, "other": arm.trial, "trial": trial},
                 )
             if vs is not None and vs.trial_id != trial.pk:
                 self.add_error(
                     "vs",
-                    f"The comparator arm must be another arm of {trial}; “{vs.label}” belongs to {vs.trial}.",
+                    _("The comparator arm must be another arm of %(trial)s; “%(arm)s” belongs to %(other)s.")
+                    % {"trial": trial, "arm": vs.label, "other": vs.trial},
                 )
         if vs is not None and arm is not None and vs.pk == arm.pk and "vs" not in self.errors:
-            self.add_error("vs", "The comparator must be another arm of the trial, not the arm itself.")
+            self.add_error("vs", _("The comparator must be another arm of the trial, not the arm itself."))
         if endpoint in HAZARD_RATIO_ENDPOINTS and vs is None and self._usable("vs"):
             self.add_error(
                 "vs",
-                "A hazard ratio compares two arms: choose the comparator arm "
-                "(the arm it is measured against, e.g. the control arm).",
+                _(
+                    "A hazard ratio compares two arms: choose the comparator arm "
+                    "(the arm it is measured against, e.g. the control arm)."
+                ),
             )
 
     def _clean_value(self, cleaned) -> None:
@@ -215,40 +227,54 @@ class ResultAdminForm(KnowledgeBaseForm):
         if not_reached and endpoint not in MEDIAN_ENDPOINTS:
             self.add_error(
                 "not_reached",
-                f"Only a median can be “not reached”; {label} needs a value. Untick “not reached”.",
+                _("Only a median can be “not reached”; %(endpoint)s needs a value. Untick “not reached”.")
+                % {"endpoint": label},
             )
         elif not_reached and value is not None:
             self.add_error(
-                "value", "Leave the value empty when the median was not reached, or untick “not reached”."
+                "value", _("Leave the value empty when the median was not reached, or untick “not reached”.")
             )
         elif not not_reached and value is None:
-            hint = (
-                ", or tick “not reached” if the median was not reached"
+            self.add_error(
+                "value",
+                _("Enter the value, or tick “not reached” if the median was not reached.")
                 if endpoint in MEDIAN_ENDPOINTS
-                else ""
+                else _("Enter the value."),
             )
-            self.add_error("value", f"Enter the value{hint}.")
 
         expected = UNIT_OF_ENDPOINT.get(endpoint)
         if expected is not None and self._usable("unit") and unit != expected:
-            self.add_error("unit", f"The unit of {label} is “{expected.label}”: choose “{expected.label}”.")
+            self.add_error(
+                "unit",
+                _("The unit of %(endpoint)s is “%(unit)s”: choose “%(unit)s”.")
+                % {"endpoint": label, "unit": expected.label},
+            )
 
         if value is None or "value" in self.errors:
             return
         shown = self._raw("value", value)
         unit = expected if expected is not None else unit
         if unit == Unit.PERCENT and not 0 <= value <= 100:
-            self.add_error("value", f"A percentage is between 0 and 100, not {shown}.")
+            self.add_error("value", _("A percentage is between 0 and 100, not %(value)s.") % {"value": shown})
         elif endpoint in HAZARD_RATIO_ENDPOINTS and value <= 0:
-            self.add_error("value", f"A hazard ratio is greater than 0, not {shown}.")
+            self.add_error("value", _("A hazard ratio is greater than 0, not %(value)s.") % {"value": shown})
         elif unit == Unit.MONTHS and value < 0:
-            self.add_error("value", f"A duration cannot be negative ({shown} months).")
+            self.add_error("value", _("A duration cannot be negative (%(value)s months).") % {"value": shown})
 
     def _clean_interval(self, cleaned) -> None:
         level = cleaned.get("ci_level")
         if self._usable("ci_level") and level is not None and not 0 < level < 1:
-            hint = f" ({level / 100:g} for a {level:g}% CI)" if 1 < level < 100 else ""
-            self.add_error("ci_level", f"Write the CI level as a fraction between 0 and 1, e.g. 0.95{hint}.")
+            hint = (
+                " "
+                + _("(%(fraction)s for a %(level)s%% CI)")
+                % {"fraction": f"{level / 100:g}", "level": f"{level:g}"}
+                if 1 < level < 100
+                else ""
+            )
+            self.add_error(
+                "ci_level",
+                _("Write the CI level as a fraction between 0 and 1, e.g. 0.95%(hint)s.") % {"hint": hint},
+            )
             level = None
         low = cleaned.get("ci_low") if self._usable("ci_low") else None
         high = cleaned.get("ci_high") if self._usable("ci_high") else None
@@ -256,13 +282,18 @@ class ResultAdminForm(KnowledgeBaseForm):
         percent = UNIT_OF_ENDPOINT.get(endpoint, cleaned.get("unit")) == Unit.PERCENT
         for name, bound in (("ci_low", low), ("ci_high", high)):
             if bound is not None and percent and not 0 <= bound <= 100:
-                self.add_error(name, f"A percentage is between 0 and 100, not {self._raw(name, bound)}.")
+                self.add_error(
+                    name,
+                    _("A percentage is between 0 and 100, not %(value)s.")
+                    % {"value": self._raw(name, bound)},
+                )
         if "ci_low" in self.errors or "ci_high" in self.errors:
             return
         if low is not None and high is not None and low > high:
             self.add_error(
                 "ci_high",
-                f"The upper bound {self._raw('ci_high', high)} is below the lower bound {self._raw('ci_low', low)}.",
+                _("The upper bound %(high)s is below the lower bound %(low)s.")
+                % {"high": self._raw("ci_high", high), "low": self._raw("ci_low", low)},
             )
         value = cleaned.get("value") if self._usable("value") else None
         if value is None:
@@ -273,10 +304,12 @@ class ResultAdminForm(KnowledgeBaseForm):
             percent_level = f"{round((level or 0.95) * 100, 1):g}%"
             low_shown = "NE" if low is None else self._raw("ci_low", low)
             high_shown = "NE" if high is None else self._raw("ci_high", high)
-            message = (
-                f"The {percent_level} CI {low_shown}–{high_shown} does not contain "
-                f"the value {self._raw('value', value)}."
-            )
+            message = _("The %(level)s CI %(low)s–%(high)s does not contain the value %(value)s.") % {
+                "level": percent_level,
+                "low": low_shown,
+                "high": high_shown,
+                "value": self._raw("value", value),
+            }
             self.add_error("ci_low" if low_is_wrong else "ci_high", message)
 
 
@@ -403,8 +436,11 @@ class ApprovalAdminForm(KnowledgeBaseForm):
         year = self.cleaned_data["year"]
         if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
             raise forms.ValidationError(
-                f"Enter the year of the decision, between {FIRST_YEAR} and {LAST_YEAR} "
-                "(or leave it empty if no source gives it)."
+                _(
+                    "Enter the year of the decision, between %(first)s and %(last)s "
+                    "(or leave it empty if no source gives it)."
+                )
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
             )
         return year
 
@@ -415,7 +451,11 @@ class ApprovalAdminForm(KnowledgeBaseForm):
             if year is None:
                 cleaned["year"] = date.year
             elif date.year != year:
-                self.add_error("date", f"The date {date:%d %b %Y} is not in the year {year}.")
+                self.add_error(
+                    "date",
+                    _("The date %(date)s is not in the year %(year)s.")
+                    % {"date": f"{date:%d %b %Y}", "year": year},
+                )
         return cleaned
 
 

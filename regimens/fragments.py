@@ -8,6 +8,9 @@ the revision read from the database on every request (DESIGN rule 9), so a
 curator's change is a new key in every process, and the older entries are
 dropped as soon as a newer revision shows up.
 
+Each entry is also keyed by the active language: the same part is kept once in
+English and once in Italian.
+
 What is kept must not show anything of the request's user: no CSRF token, no
 user name, no nonce (a fragment may read the query string, part of its key).
 """
@@ -23,6 +26,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 _every: list[Any] = []  # every per-revision store of this process, each with .clear()
 
@@ -51,7 +55,9 @@ class KeptFragments:
         per_revision(self)
 
     def get_or_make(self, revision: Hashable, key: Hashable, make: Callable[[], tuple[Any, int]]) -> Any:
-        """The value kept for `key` at `revision`, else `make()`'s (value, size in bytes), kept."""
+        """The value kept for `key` at `revision` (in the active language), else `make()`'s (value, size
+        in bytes), kept."""
+        key = (get_language(), key)
         with self._lock:
             if revision != self._revision:
                 self._reset(revision)

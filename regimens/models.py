@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import formats
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -131,47 +133,52 @@ class Source(KnowledgeBaseModel):
         return f"https://doi.org/{self.doi}" if self.doi else ""
 
 
+def _number(value: float) -> str:
+    """A figure as `:g` writes it, with the active language's decimal separator (13,8 in Italian)."""
+    return f"{value:g}".replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+
+
 class DrugClass(models.TextChoices):
-    PROTEASOME_INHIBITOR = "proteasome_inhibitor", "Proteasome inhibitor"
+    PROTEASOME_INHIBITOR = "proteasome_inhibitor", _("Proteasome inhibitor")
     """Bortezomib, carfilzomib, ixazomib."""
-    IMID = "imid", "Immunomodulatory drug (IMiD)"
+    IMID = "imid", _("Immunomodulatory drug (IMiD)")
     """Thalidomide, lenalidomide, pomalidomide."""
-    ANTI_CD38 = "anti_cd38", "Anti-CD38 antibody"
+    ANTI_CD38 = "anti_cd38", _("Anti-CD38 antibody")
     """Daratumumab, isatuximab."""
-    ANTI_SLAMF7 = "anti_slamf7", "Anti-SLAMF7 antibody"
+    ANTI_SLAMF7 = "anti_slamf7", _("Anti-SLAMF7 antibody")
     """Elotuzumab."""
-    XPO1_INHIBITOR = "xpo1_inhibitor", "XPO1 inhibitor"
+    XPO1_INHIBITOR = "xpo1_inhibitor", _("XPO1 inhibitor")
     """Selinexor."""
-    BCMA_ADC = "bcma_adc", "BCMA antibody-drug conjugate"
+    BCMA_ADC = "bcma_adc", _("BCMA antibody-drug conjugate")
     """Belantamab mafodotin."""
     BCMA_CAR_T = "bcma_car_t", "BCMA CAR-T"
     """Idecabtagene vicleucel, ciltacabtagene autoleucel."""
-    BCMA_BISPECIFIC = "bcma_bispecific", "BCMA bispecific antibody"
+    BCMA_BISPECIFIC = "bcma_bispecific", _("BCMA bispecific antibody")
     """Teclistamab, elranatamab."""
-    GPRC5D_BISPECIFIC = "gprc5d_bispecific", "GPRC5D bispecific antibody"
+    GPRC5D_BISPECIFIC = "gprc5d_bispecific", _("GPRC5D bispecific antibody")
     """Talquetamab."""
-    BCL2_INHIBITOR = "bcl2_inhibitor", "BCL-2 inhibitor"
+    BCL2_INHIBITOR = "bcl2_inhibitor", _("BCL-2 inhibitor")
     """Venetoclax."""
-    CORTICOSTEROID = "corticosteroid", "Corticosteroid"
+    CORTICOSTEROID = "corticosteroid", _("Corticosteroid")
     """Dexamethasone, prednisone."""
-    ALKYLATOR = "alkylator", "Alkylating agent"
+    ALKYLATOR = "alkylator", _("Alkylating agent")
     """Cyclophosphamide, melphalan."""
-    CELMOD = "celmod", "CELMoD"
+    CELMOD = "celmod", _("CELMoD")
     """Iberdomide, mezigdomide."""
-    OTHER = "other", "Other"
+    OTHER = "other", _("Other")
     """Anything not listed above."""
 
 
 class Route(models.TextChoices):
-    IV = "iv", "intravenous"
+    IV = "iv", _("intravenous")
     """Intravenous infusion."""
-    SC = "sc", "subcutaneous"
+    SC = "sc", _("subcutaneous")
     """Subcutaneous injection."""
-    ORAL = "oral", "oral"
+    ORAL = "oral", _("oral")
     """By mouth."""
-    IV_OR_SC = "iv_or_sc", "intravenous or subcutaneous"
+    IV_OR_SC = "iv_or_sc", _("intravenous or subcutaneous")
     """Both formulations exist (e.g. daratumumab, bortezomib)."""
-    ORAL_OR_IV = "oral_or_iv", "oral or intravenous"
+    ORAL_OR_IV = "oral_or_iv", _("oral or intravenous")
     """Both formulations exist (e.g. dexamethasone)."""
 
 
@@ -180,7 +187,7 @@ class Agency(models.TextChoices):
     """European Medicines Agency / European Commission."""
     FDA = "FDA", "FDA (US)"
     """US Food and Drug Administration."""
-    AIFA = "AIFA", "AIFA (Italy)"
+    AIFA = "AIFA", _("AIFA (Italy)")
     """Agenzia Italiana del Farmaco: reimbursement in Italy."""
 
 
@@ -317,17 +324,17 @@ class RegimenComponent(KnowledgeBaseModel):
 
 
 class ApprovalStatus(models.TextChoices):
-    APPROVED = "approved", "approved"
+    APPROVED = "approved", _("approved")
     """Marketing authorisation (or FDA approval) in force."""
-    CONDITIONAL = "conditional", "conditional / accelerated"
+    CONDITIONAL = "conditional", _("conditional / accelerated")
     """Conditional EU authorisation or FDA accelerated approval."""
-    REIMBURSED = "reimbursed", "reimbursed"
+    REIMBURSED = "reimbursed", _("reimbursed")
     """AIFA: reimbursed by the Italian national health service."""
-    WITHDRAWN = "withdrawn", "withdrawn"
+    WITHDRAWN = "withdrawn", _("withdrawn")
     """No longer authorised for this indication."""
-    PENDING = "pending", "positive opinion, decision pending"
+    PENDING = "pending", _("positive opinion, decision pending")
     """EMA: CHMP positive opinion; the European Commission decision is not yet known."""
-    CLASSIFIED = "classified", "classified, not reimbursed"
+    CLASSIFIED = "classified", _("classified, not reimbursed")
     """AIFA class C(nn): on the Italian market but not yet evaluated for reimbursement."""
 
 
@@ -378,19 +385,19 @@ class Action(KnowledgeBaseModel):
 
 
 class Phase(models.TextChoices):
-    P1B = "1b", "phase 1b"
+    P1B = "1b", _("phase 1b")
     """Dose-finding with expansion."""
-    P1_2 = "1/2", "phase 1/2"
+    P1_2 = "1/2", _("phase 1/2")
     """Combined phase 1 and 2."""
-    P1B_2 = "1b/2", "phase 1b/2"
+    P1B_2 = "1b/2", _("phase 1b/2")
     """Combined phase 1b and 2."""
-    P2 = "2", "phase 2"
+    P2 = "2", _("phase 2")
     """Single-arm or randomised phase 2."""
-    P2_3 = "2/3", "phase 2/3"
+    P2_3 = "2/3", _("phase 2/3")
     """Seamless phase 2/3."""
-    P3 = "3", "phase 3"
+    P3 = "3", _("phase 3")
     """Randomised phase 3."""
-    REAL_WORLD = "real-world", "real-world study"
+    REAL_WORLD = "real-world", _("real-world study")
     """Observational cohort."""
 
 
@@ -486,7 +493,7 @@ class Trial(KnowledgeBaseModel):
     def prior_lines_label(self) -> str:
         low, high = self.prior_lines_min, self.prior_lines_max
         if low is None and high is None:
-            return "not reported"
+            return gettext("not reported")
         if high is None:
             return f"≥{low}"
         if low == high:
@@ -527,34 +534,34 @@ class TrialArm(KnowledgeBaseModel):
 
 
 class Endpoint(models.TextChoices):
-    PFS_MEDIAN = "pfs_median", "median PFS"
+    PFS_MEDIAN = "pfs_median", _("median PFS")
     """Median progression-free survival, months."""
-    PFS_HR = "pfs_hr", "PFS hazard ratio"
+    PFS_HR = "pfs_hr", _("PFS hazard ratio")
     """Hazard ratio for progression or death, arm vs comparator."""
-    OS_MEDIAN = "os_median", "median OS"
+    OS_MEDIAN = "os_median", _("median OS")
     """Median overall survival, months."""
-    OS_HR = "os_hr", "OS hazard ratio"
+    OS_HR = "os_hr", _("OS hazard ratio")
     """Hazard ratio for death, arm vs comparator."""
-    ORR = "orr", "overall response rate"
+    ORR = "orr", _("overall response rate")
     """Partial response or better, percent."""
     CR_OR_BETTER = "cr_or_better", "≥CR"
     """Complete response or better, percent."""
     VGPR_OR_BETTER = "vgpr_or_better", "≥VGPR"
     """Very good partial response or better, percent."""
-    MRD_NEG = "mrd_neg", "MRD negativity"
+    MRD_NEG = "mrd_neg", _("MRD negativity")
     """Minimal residual disease negative, percent (threshold in the analysis)."""
-    PFS_RATE = "pfs_rate", "PFS rate"
+    PFS_RATE = "pfs_rate", _("PFS rate")
     """Progression-free at a time point named in the analysis, percent."""
-    DOR_MEDIAN = "dor_median", "median duration of response"
+    DOR_MEDIAN = "dor_median", _("median duration of response")
     """Median duration of response, months."""
 
 
 class Unit(models.TextChoices):
-    MONTHS = "months", "months"
+    MONTHS = "months", _("months")
     """A duration."""
     PERCENT = "percent", "%"
     """A share of patients."""
-    RATIO = "", "ratio"
+    RATIO = "", _("ratio")
     """Hazard ratios carry no unit."""
 
 
@@ -629,14 +636,14 @@ class Result(QuotedMixin, KnowledgeBaseModel):
     def value_label(self) -> str:
         """The figure as the board reads it: '13.3 months', '71%', 'not reached'."""
         if self.not_reached:
-            return "not reached"
+            return gettext("not reached")
         if self.value is None:
-            return "not reported"
-        number = f"{self.value:g}"
+            return gettext("not reported")
+        number = _number(self.value)
         if self.unit == Unit.PERCENT:
             return f"{number}%"
         if self.unit == Unit.MONTHS:
-            return f"{number} months"
+            return gettext("%(number)s months") % {"number": number}
         return number
 
     @property
@@ -644,10 +651,10 @@ class Result(QuotedMixin, KnowledgeBaseModel):
         """'11.8–16.1' with the level when it is not 95%; '' when no CI was reported."""
         if self.ci_low is None and self.ci_high is None:
             return ""
-        low = "NE" if self.ci_low is None else f"{self.ci_low:g}"
-        high = "NE" if self.ci_high is None else f"{self.ci_high:g}"
-        level = round(self.ci_level * 100, 1)
-        return f"{level:g}% CI {low}–{high}"
+        low = "NE" if self.ci_low is None else _number(self.ci_low)
+        high = "NE" if self.ci_high is None else _number(self.ci_high)
+        level = _number(round(self.ci_level * 100, 1))
+        return gettext("%(level)s%% CI %(low)s–%(high)s") % {"level": level, "low": low, "high": high}
 
 
 # --------------------------------------------------------------------------
@@ -656,24 +663,24 @@ class Result(QuotedMixin, KnowledgeBaseModel):
 
 
 class AlgorithmStatus(models.TextChoices):
-    DRAFT = "draft", "draft"
+    DRAFT = "draft", _("draft")
     """Being edited by curators; never used for recommendations."""
-    PUBLISHED = "published", "published"
+    PUBLISHED = "published", _("published")
     """The version in use. Exactly one at a time; it cannot be changed."""
-    RETIRED = "retired", "retired"
+    RETIRED = "retired", _("retired")
     """Replaced by a later version; kept so past decisions stay readable."""
 
 
 class Category(models.TextChoices):
-    PREFERRED = "preferred", "preferred"
+    PREFERRED = "preferred", _("preferred")
     """Named by a source as the standard or first choice in this setting."""
-    ALTERNATIVE = "alternative", "alternative"
+    ALTERNATIVE = "alternative", _("alternative")
     """Named by a source as a valid option, not the first choice."""
-    CONSIDER = "consider", "consider"
+    CONSIDER = "consider", _("consider")
     """Supported by a trial or a label, but no guideline text read ranks it here."""
-    FUTURE = "future", "future"
+    FUTURE = "future", _("future")
     """Expected to arrive; shown only when asked for."""
-    NOT_RECOMMENDED = "not_recommended", "not recommended"
+    NOT_RECOMMENDED = "not_recommended", _("not recommended")
     """A source advises against it in this setting."""
 
 

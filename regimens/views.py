@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from compare.links import compare_url
@@ -46,16 +47,16 @@ REGIMEN_KEY_ENDPOINTS = (Endpoint.PFS_MEDIAN, Endpoint.PFS_HR, Endpoint.ORR)
 
 # Subgroup keys of the evidence files, in the board's words; others are shown as written.
 POPULATION_LABELS = {
-    "ITT": "Intention to treat (ITT)",
-    "len_refractory": "Lenalidomide-refractory",
-    "len_exposed": "Lenalidomide-exposed",
-    "one_prior_line": "One prior line",
-    "two_or_more_prior_lines": "Two or more prior lines",
-    "high_risk_cytogenetics": "High-risk cytogenetics",
-    "early_relapse": "Early relapse",
-    "late_relapse": "Late relapse",
-    "penta_refractory": "Penta-refractory",
-    "cr_or_better": "Patients in CR or better",
+    "ITT": _("Intention to treat (ITT)"),
+    "len_refractory": _("Lenalidomide-refractory"),
+    "len_exposed": _("Lenalidomide-exposed"),
+    "one_prior_line": _("One prior line"),
+    "two_or_more_prior_lines": _("Two or more prior lines"),
+    "high_risk_cytogenetics": _("High-risk cytogenetics"),
+    "early_relapse": _("Early relapse"),
+    "late_relapse": _("Late relapse"),
+    "penta_refractory": _("Penta-refractory"),
+    "cr_or_better": _("Patients in CR or better"),
 }
 
 # The statuses under which a regimen counts as available through an agency.
@@ -83,7 +84,7 @@ def _list_page(
 
 
 def population_label(population: str) -> str:
-    return POPULATION_LABELS.get(population, population.replace("_", " "))
+    return str(POPULATION_LABELS.get(population, population.replace("_", " ")))
 
 
 def _by_agency(approvals: Iterable[Approval]) -> list[Approval]:
@@ -99,19 +100,19 @@ def _by_agency(approvals: Iterable[Approval]) -> list[Approval]:
 
 class RegimenFilterForm(forms.Form):
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "abbreviation, name or alias"}),
+        widget=forms.SearchInput(attrs={"placeholder": _("abbreviation, name or alias")}),
     )
     drug_class = forms.ChoiceField(
-        label="Drug class", required=False, choices=[("", "any class"), *DrugClass.choices]
+        label=_("Drug class"), required=False, choices=[("", _("any class")), *DrugClass.choices]
     )
     agency = forms.ChoiceField(
-        label="Approval in force",
+        label=_("Approval in force"),
         required=False,
-        choices=[("", "any, or none"), *Agency.choices],
-        help_text="approved, conditional or reimbursed; not pending, classified only or withdrawn",
+        choices=[("", _("any, or none")), *Agency.choices],
+        help_text=_("approved, conditional or reimbursed; not pending, classified only or withdrawn"),
     )
 
     def filter(self, regimens: QuerySet[Regimen]) -> QuerySet[Regimen]:
@@ -226,7 +227,7 @@ def regimen_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
         "approvals": _by_agency(regimen.approvals.all()),
         "key_trials": sorted(regimen.key_trials.all(), key=lambda t: t.name.lower()),
         "key_results": key_results,
-        "key_endpoints": ", ".join(endpoint.label for endpoint in REGIMEN_KEY_ENDPOINTS),
+        "key_endpoints": ", ".join(str(endpoint.label) for endpoint in REGIMEN_KEY_ENDPOINTS),
         "compare_url": compare_url([regimen.key]),  # its arms across trials
     }
     return render(request, "regimens/regimen_detail.html", context)
@@ -237,18 +238,20 @@ def regimen_detail(request: HtmxHttpRequest, key: str) -> HttpResponse:
 
 class TrialFilterForm(forms.Form):
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=100,
-        widget=forms.SearchInput(attrs={"placeholder": "name, key or NCT number"}),
+        widget=forms.SearchInput(attrs={"placeholder": _("name, key or NCT number")}),
     )
-    phase = forms.ChoiceField(label="Phase", required=False, choices=[("", "any phase"), *Phase.choices])
+    phase = forms.ChoiceField(
+        label=_("Phase"), required=False, choices=[("", _("any phase")), *Phase.choices]
+    )
     regimen = forms.ModelChoiceField(
-        label="Regimen in an arm",
+        label=_("Regimen in an arm"),
         required=False,
         queryset=Regimen.objects.order_by(Lower("abbreviation")),
         to_field_name="key",
-        empty_label="any regimen",
+        empty_label=_("any regimen"),
     )
 
     def filter(self, trials: QuerySet[Trial]) -> QuerySet[Trial]:

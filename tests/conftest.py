@@ -5,9 +5,13 @@ and an admin (superuser). `knowledge_base` loads the project's own evidence
 files into the test database.
 """
 
+import subprocess
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import translation
 
 from regimens.roles import BOARD_MEMBER, CASE_EDITOR, CURATOR
 
@@ -69,3 +73,13 @@ def outsider_client(client, outsider):
 def knowledge_base(db):
     """The whole shipped knowledge base, as `make setup` loads it."""
     call_command("load_evidence", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _italian_catalogue_compiled():
+    """The Italian .mo, compiled from the committed .po when missing or older (`make test` compiles it too)."""
+    po = settings.BASE_DIR / "locale" / "it" / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True, timeout=60)
+        translation.trans_real._translations.clear()  # forget a catalogue read before the compile

@@ -78,74 +78,85 @@ class FieldSpec:
         return self.words.get(value) or value_words(value)
 
 
+def _(text: str) -> str:
+    """Marks a title or a value word for the Italian catalogue (`make messages` collects it).
+
+    The engine stays in English and free of Django; the pages translate these words when
+    they show them (algorithm/words.py).
+    """
+    return text
+
+
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
 _GRADE_WORDS = {
-    0: "0 — none",
-    1: "1 — asymptomatic",
-    2: "2 — moderate; limits instrumental ADL",
-    3: "3 — severe; limits self-care ADL",
-    4: "4 — life-threatening",
+    0: _("0 — none"),
+    1: _("1 — asymptomatic"),
+    2: _("2 — moderate; limits instrumental ADL"),
+    3: _("3 — severe; limits self-care ADL"),
+    4: _("4 — life-threatening"),
 }
 
 FIELD_SPECS: dict[str, FieldSpec] = {
-    "len_status": FieldSpec("Lenalidomide status", "choice", DRUG_STATUSES, overridable=True),
-    "anti_cd38_status": FieldSpec("Anti-CD38 antibody status", "choice", DRUG_STATUSES, overridable=True),
+    "len_status": FieldSpec(_("Lenalidomide status"), "choice", DRUG_STATUSES, overridable=True),
+    "anti_cd38_status": FieldSpec(_("Anti-CD38 antibody status"), "choice", DRUG_STATUSES, overridable=True),
     "anti_cd38_agent_last": FieldSpec(
-        "Anti-CD38 antibody given last",
+        _("Anti-CD38 antibody given last"),
         "choice",
         ("none", "daratumumab", "isatuximab"),
         overridable=True,
-        words={"none": "none given"},
+        words={"none": _("none given")},
     ),
-    "bortezomib_status": FieldSpec("Bortezomib status", "choice", PI_STATUSES, overridable=True),
-    "carfilzomib_status": FieldSpec("Carfilzomib status", "choice", PI_STATUSES, overridable=True),
-    "pi_sensitive": FieldSpec("PI-sensitive disease", "bool", derived=True),
-    "pomalidomide_status": FieldSpec("Pomalidomide status", "choice", DRUG_STATUSES, overridable=True),
+    "bortezomib_status": FieldSpec(_("Bortezomib status"), "choice", PI_STATUSES, overridable=True),
+    "carfilzomib_status": FieldSpec(_("Carfilzomib status"), "choice", PI_STATUSES, overridable=True),
+    "pi_sensitive": FieldSpec(_("PI-sensitive disease"), "bool", derived=True),
+    "pomalidomide_status": FieldSpec(_("Pomalidomide status"), "choice", DRUG_STATUSES, overridable=True),
     # Upper bounds only catch typing errors; no real case comes near them.
-    "prior_lines": FieldSpec("Prior lines of therapy", "int", minimum=1, maximum=30, overridable=True),
-    "prior_exposure": FieldSpec("Drug classes received before", "classes", EXPOSURE_CLASSES),
-    "triple_class_exposed": FieldSpec("Triple-class exposed", "bool", derived=True, overridable=True),
-    "triple_class_refractory": FieldSpec("Triple-class refractory", "bool", derived=True, overridable=True),
-    "penta_refractory": FieldSpec("Penta-refractory", "bool", derived=True, overridable=True),
+    "prior_lines": FieldSpec(_("Prior lines of therapy"), "int", minimum=1, maximum=30, overridable=True),
+    "prior_exposure": FieldSpec(_("Drug classes received before"), "classes", EXPOSURE_CLASSES),
+    "triple_class_exposed": FieldSpec(_("Triple-class exposed"), "bool", derived=True, overridable=True),
+    "triple_class_refractory": FieldSpec(
+        _("Triple-class refractory"), "bool", derived=True, overridable=True
+    ),
+    "penta_refractory": FieldSpec(_("Penta-refractory"), "bool", derived=True, overridable=True),
     "bcma_exposed": FieldSpec(
-        "Prior BCMA-directed therapy",
+        _("Prior BCMA-directed therapy"),
         "choice",
         ("none", "adc", "car_t", "bispecific"),
         derived=True,
         overridable=True,
     ),
     "gprc5d_exposed": FieldSpec(
-        "Prior GPRC5D-directed therapy (talquetamab)", "bool", derived=True, overridable=True
+        _("Prior GPRC5D-directed therapy (talquetamab)"), "bool", derived=True, overridable=True
     ),
-    "t_11_14": FieldSpec("t(11;14) by FISH", "bool"),
-    "high_risk_cytogenetics": FieldSpec("High-risk cytogenetics", "bool", overridable=True),
+    "t_11_14": FieldSpec(_("t(11;14) by FISH"), "bool"),
+    "high_risk_cytogenetics": FieldSpec(_("High-risk cytogenetics"), "bool", overridable=True),
     "frailty": FieldSpec(
-        "IMWG frailty",
+        _("IMWG frailty"),
         "choice",
         ("fit", "intermediate", "frail"),
         words={
-            "fit": "fit (score 0)",
-            "intermediate": "intermediate fitness (score 1)",
-            "frail": "frail (score ≥ 2)",
+            "fit": _("fit (score 0)"),
+            "intermediate": _("intermediate fitness (score 1)"),
+            "frail": _("frail (score ≥ 2)"),
         },
     ),
     "ecog": FieldSpec(
-        "ECOG performance status",
+        _("ECOG performance status"),
         "choice",
         (0, 1, 2, 3, 4),
         words={
-            0: "0 — fully active",
-            1: "1 — restricted in strenuous activity",
-            2: "2 — ambulatory, no work; up > 50% of waking hours",
-            3: "3 — limited self-care; in bed or chair > 50%",
-            4: "4 — completely disabled",
+            0: _("0 — fully active"),
+            1: _("1 — restricted in strenuous activity"),
+            2: _("2 — ambulatory, no work; up > 50% of waking hours"),
+            3: _("3 — limited self-care; in bed or chair > 50%"),
+            4: _("4 — completely disabled"),
         },
     ),
     "cardiovascular_risk": FieldSpec(
-        "Cardiovascular risk",
+        _("Cardiovascular risk"),
         "choice",
         (
             "none",
@@ -157,56 +168,69 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         ),
     ),
     "peripheral_neuropathy_grade": FieldSpec(
-        "Peripheral neuropathy grade (CTCAE)", "choice", (0, 1, 2, 3, 4), words=_GRADE_WORDS
+        _("Peripheral neuropathy grade (CTCAE)"), "choice", (0, 1, 2, 3, 4), words=_GRADE_WORDS
     ),
-    "crcl_ml_min": FieldSpec("Creatinine clearance (mL/min)", "number", minimum=0, maximum=250),
-    "on_dialysis": FieldSpec("On dialysis", "bool"),
+    "crcl_ml_min": FieldSpec(_("Creatinine clearance (mL/min)"), "number", minimum=0, maximum=250),
+    "on_dialysis": FieldSpec(_("On dialysis"), "bool"),
     "months_from_start_of_frontline_to_progression": FieldSpec(
-        "Months from start of first line to progression",
+        _("Months from start of first line to progression"),
         "number",
         minimum=0,
         maximum=600,
         overridable=True,
     ),
-    "early_relapse": FieldSpec("Early relapse (< 18 months from start of first line)", "bool", derived=True),
+    "early_relapse": FieldSpec(
+        _("Early relapse (< 18 months from start of first line)"), "bool", derived=True
+    ),
     "months_since_end_of_last_therapy": FieldSpec(
-        "Months since the end of the last therapy", "number", minimum=0, maximum=600, overridable=True
+        _("Months since the end of the last therapy"), "number", minimum=0, maximum=600, overridable=True
     ),
     "relapse_kinetics": FieldSpec(
-        "Relapse kinetics",
+        _("Relapse kinetics"),
         "choice",
         ("slow_or_biochemical", "rapid_or_aggressive"),
-        words={"slow_or_biochemical": "slow or biochemical", "rapid_or_aggressive": "rapid or aggressive"},
+        words={
+            "slow_or_biochemical": _("slow or biochemical"),
+            "rapid_or_aggressive": _("rapid or aggressive"),
+        },
     ),
-    "car_t_eligible": FieldSpec("Eligible for CAR-T", "bool"),
+    "car_t_eligible": FieldSpec(_("Eligible for CAR-T"), "bool"),
     "prior_asct_remission_months": FieldSpec(
-        "Remission after the first ASCT (months)", "number", minimum=0, maximum=600, overridable=True
+        _("Remission after the first ASCT (months)"), "number", minimum=0, maximum=600, overridable=True
     ),
-    "ocular_surface_disease": FieldSpec("Ocular surface disease", "bool"),
-    "prefers_fewer_hospital_visits": FieldSpec("Prefers fewer hospital visits", "bool"),
+    "ocular_surface_disease": FieldSpec(_("Ocular surface disease"), "bool"),
+    "prefers_fewer_hospital_visits": FieldSpec(_("Prefers fewer hospital visits"), "bool"),
     "country": FieldSpec(
-        "Availability layer",
+        _("Availability layer"),
         "choice",
         ("IT", "other"),
-        words={"IT": "Italy (AIFA reimbursement)", "other": "other country"},
+        words={"IT": _("Italy (AIFA reimbursement)"), "other": _("other country")},
     ),
 }
 
 VALUE_WORDS: dict[Any, str] = {
-    "exposed_sensitive": "exposed and sensitive",
-    NOT_KNOWN: "not known",
-    "adc": "an antibody-drug conjugate (belantamab)",
-    "car_t": "CAR-T",
-    "bispecific": "a bispecific antibody",
-    "heart_failure_or_reduced_lvef": "heart failure or reduced LVEF",
-    "other_cv_disease": "other cardiovascular disease",
-    "IT": "Italy",
-    "anti_CD38": "anti-CD38",
-    "anti_SLAMF7": "anti-SLAMF7",
-    "BCMA_ADC": "BCMA ADC",
-    "BCMA_CAR_T": "BCMA CAR-T",
-    "BCMA_bispecific": "BCMA bispecific",
-    "GPRC5D_bispecific": "GPRC5D bispecific",
+    "exposed_sensitive": _("exposed and sensitive"),
+    NOT_KNOWN: _("not known"),
+    "adc": _("an antibody-drug conjugate (belantamab)"),
+    "car_t": _("CAR-T"),
+    "bispecific": _("a bispecific antibody"),
+    "heart_failure_or_reduced_lvef": _("heart failure or reduced LVEF"),
+    "other_cv_disease": _("other cardiovascular disease"),
+    "IT": _("Italy"),
+    "anti_CD38": _("anti-CD38"),
+    "anti_SLAMF7": _("anti-SLAMF7"),
+    "BCMA_ADC": _("BCMA ADC"),
+    "BCMA_CAR_T": _("BCMA CAR-T"),
+    "BCMA_bispecific": _("BCMA bispecific"),
+    "GPRC5D_bispecific": _("GPRC5D bispecific"),
+    # Said as the key reads (underscores as spaces); listed so that `make messages` collects them.
+    "naive": _("naive"),
+    "refractory": _("refractory"),
+    "intolerant": _("intolerant"),
+    "none": _("none"),
+    "controlled_hypertension": _("controlled hypertension"),
+    "uncontrolled_hypertension": _("uncontrolled hypertension"),
+    "ischaemic_heart_disease": _("ischaemic heart disease"),
 }
 
 
@@ -231,15 +255,15 @@ def say(name: str, value: Any) -> str:
 def value_words(value: Any) -> str:
     """A value in words, whatever the fact ("exposed and sensitive", "yes")."""
     if value is True:
-        return "yes"
+        return _("yes")
     if value is False:
-        return "no"
+        return _("no")
     if value is None:
-        return "not known"
+        return _("not known")
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (frozenset, set, list, tuple)):
-        return ", ".join(value_words(v) for v in sorted(value, key=str)) or "none"
+        return ", ".join(value_words(v) for v in sorted(value, key=str)) or _("none")
     return VALUE_WORDS.get(value, str(value).replace("_", " "))
 
 

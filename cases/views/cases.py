@@ -11,10 +11,11 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from algorithm.engine.facts import title
 from algorithm.links import wizard_url
+from algorithm.words import title
 from cases import charts, derivation, services
 from cases.forms import CaseForm, DecisionStatusForm, OverrideForm, TherapyLineForm
 from cases.history import case_history, short
@@ -58,7 +59,9 @@ def case_create(request: HtmxHttpRequest) -> HttpResponse:
     form = CaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         case = form.save()
-        messages.success(request, f"Case {case.code} created. Add its therapy lines.")
+        messages.success(
+            request, gettext("Case %(code)s created. Add its therapy lines.") % {"code": case.code}
+        )
         return done(request, case.get_absolute_url())
     return render(
         request, page_or_partial(request, "cases/case_form.html", "case-form"), {"form": form, "case": None}
@@ -132,7 +135,7 @@ def case_edit(request: HtmxHttpRequest, code: str) -> HttpResponse:
                     saved = form.save(commit=False)
                     saved.version = current.version + 1
                     saved.save()
-                    messages.success(request, f"Case {saved.code} saved.")
+                    messages.success(request, gettext("Case %(code)s saved.") % {"code": saved.code})
                     return done(request, saved.get_absolute_url())
             # Someone saved in between: keep this editor's input, show what changed, allow a deliberate re-save.
             conflict = _changed_since(current, submitted)
@@ -167,10 +170,11 @@ def line_form(request: HtmxHttpRequest, code: str, number: int | None = None) ->
                 saved = form.save()
         except IntegrityError:
             form.add_error(
-                None, "This line could not be saved: another editor changed the lines. Reload and retry."
+                None,
+                gettext("This line could not be saved: another editor changed the lines. Reload and retry."),
             )
         else:
-            messages.success(request, f"Line {saved.number} saved.")
+            messages.success(request, gettext("Line %(number)s saved.") % {"number": saved.number})
             return done(request, case.get_absolute_url() + "#lines")
     return render(
         request,
@@ -185,10 +189,14 @@ def line_delete(request: HtmxHttpRequest, code: str, number: int) -> HttpRespons
     case = get_case(code)
     line = get_object_or_404(TherapyLine, case=case, number=number)
     if case.lines.filter(number__gt=number).exists():
-        messages.error(request, f"Delete the later lines first: line {number} is not the last one.")
+        messages.error(
+            request,
+            gettext("Delete the later lines first: line %(number)s is not the last one.")
+            % {"number": number},
+        )
     else:
         line.delete()
-        messages.success(request, f"Line {number} deleted.")
+        messages.success(request, gettext("Line %(number)s deleted.") % {"number": number})
     return done(request, case.get_absolute_url() + "#lines")
 
 
@@ -205,7 +213,9 @@ def override_set(request: HtmxHttpRequest, code: str) -> HttpResponse:
             defaults={"value": form.cleaned_data["parsed"], "reason": form.cleaned_data["reason"],
                       "created_by": request.user},
         )  # fmt: skip
-        messages.success(request, f"{title(fact)} overridden; the reason is recorded.")
+        messages.success(
+            request, gettext("%(fact)s overridden; the reason is recorded.") % {"fact": title(fact)}
+        )
         return done(request, case.get_absolute_url() + "#facts")
     context = _case_context(request, case)
     context["override_form"] = form
@@ -218,7 +228,10 @@ def override_clear(request: HtmxHttpRequest, code: str, fact: str) -> HttpRespon
     case = get_case(code)
     deleted, _ = FactOverride.objects.filter(case=case, fact=fact).delete()
     if deleted:
-        messages.success(request, f"Override of {title(fact)} removed; the derived value applies.")
+        messages.success(
+            request,
+            gettext("Override of %(fact)s removed; the derived value applies.") % {"fact": title(fact)},
+        )
     return done(request, case.get_absolute_url() + "#facts")
 
 
@@ -229,8 +242,10 @@ def decision_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = DecisionStatusForm(request.POST, instance=decision)
     if form.is_valid():
         form.save()
-        messages.success(request, f"Status of the decision for {decision.case.code} updated.")
+        messages.success(
+            request, gettext("Status of the decision for %(code)s updated.") % {"code": decision.case.code}
+        )
     else:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Status not updated: {errors}")
+        messages.error(request, gettext("Status not updated: %(errors)s") % {"errors": errors})
     return done(request, decision.case.get_absolute_url() + "#decisions")

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from algorithm.links import wizard_url
@@ -48,7 +49,7 @@ def meeting_create(request: HtmxHttpRequest) -> HttpResponse:
     form = MeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         meeting = form.save()
-        messages.success(request, "Meeting created. Add attendees and the agenda.")
+        messages.success(request, gettext("Meeting created. Add attendees and the agenda."))
         return done(request, meeting.get_absolute_url())
     return render(
         request, page_or_partial(request, "cases/meeting_form.html", "meeting-form"), {"form": form}
@@ -239,7 +240,11 @@ def decision_create(request: HtmxHttpRequest, pk: int, item_pk: int) -> HttpResp
         decision.snapshot = services.snapshot(item.case, options)
         decision.recorded_by = request.user
         decision.save()
-        messages.success(request, f"Decision recorded for {item.case.code}: {decision.option_label}.")
+        messages.success(
+            request,
+            gettext("Decision recorded for %(code)s: %(option)s.")
+            % {"code": item.case.code, "option": decision.option_label},
+        )
         agenda = list(meeting.agenda.all())
         later = agenda[[x.pk for x in agenda].index(item.pk) + 1 :]
         target = later[0] if later else None

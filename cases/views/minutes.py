@@ -1,4 +1,8 @@
-"""A meeting's minutes: the page and the PDF (WeasyPrint; nothing is fetched)."""
+"""A meeting's minutes: the page and the PDF (WeasyPrint; nothing is fetched).
+
+The PDF is in the request's language, or in the one `?lang=it|en` names (a stable contract:
+a board can file the Italian minutes whatever the reader's browser says).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import functools
 import ssl
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from cases.models import Decision, Meeting
@@ -49,7 +54,11 @@ def minutes_pdf(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     from weasyprint.urls import URLFetcher
 
     meeting = get_meeting(pk, snapshots=True)
-    html = render_to_string("cases/minutes_pdf.html", _minutes_context(meeting), request=request)
+    language = request.GET.get("lang", "")
+    if language not in dict(settings.LANGUAGES):
+        language = translation.get_language()
+    with translation.override(language):
+        html = render_to_string("cases/minutes_pdf.html", _minutes_context(meeting), request=request)
     # Nothing is fetched: the stylesheet is passed in, and no other resource may load. The TLS
     # context is made once: a fetcher would load the CA certificates on each PDF (~15 ms).
     fetcher = URLFetcher(allowed_protocols=["data"], ssl_context=_tls_context())
@@ -58,5 +67,6 @@ def minutes_pdf(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         stylesheets=[stylesheet]
     )
     response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Language"] = language
     response["Content-Disposition"] = f'inline; filename="minutes-{meeting.date:%Y-%m-%d}.pdf"'
     return response

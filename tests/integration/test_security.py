@@ -128,6 +128,8 @@ PUBLIC = {"/accounts/login/", "/admin/login/", "/health", "/favicon.ico"}
 PUBLIC_SIGN_IN = {"/accounts/inactive/", "/accounts/sso/cancelled/", "/accounts/sso/error/"}
 # Single sign-on's start and return: public, and 404 for a provider that is not configured.
 SSO_ENDPOINTS = {"/accounts/oidc/X/login/", "/accounts/oidc/X/login/callback/"}
+# The language switcher, on the log-in page too: it only sets the language cookie and goes back.
+LANGUAGE_SWITCH = "/i18n/setlang/"
 
 
 @pytest.mark.django_db
@@ -143,6 +145,8 @@ def test_every_url_but_the_login_pages_health_and_favicon_needs_a_login(client):
             assert response.status_code in (200, 401), url  # the SSO error page answers 401
         elif url in SSO_ENDPOINTS:
             assert response.status_code == 404, url
+        elif url == LANGUAGE_SWITCH:
+            assert response.status_code in (204, 302), url
         elif url.startswith("/api/"):
             assert response.status_code in (401, 404, 405), url  # JSON, never a redirect to a form
         else:
