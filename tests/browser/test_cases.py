@@ -65,7 +65,7 @@ def test_case_from_history_to_minutes_pdf(logged_in_page, live_server, board_mem
     form.get_by_role("button", name="Save line").click()
 
     chip = page.locator(".key-facts li", has_text="Lenalidomide")
-    expect(chip).to_have_text(re.compile(r"Lenalidomide:\s*refractory"))
+    expect(chip).to_have_text(re.compile(r"Lenalidomide status:\s*refractory"))
     expect(page.locator("#fact-len_status")).to_contain_text(
         "refractory: progressed on line 1 maintenance, lenalidomide 10 mg, 03/2025"
     )

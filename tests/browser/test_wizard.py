@@ -30,8 +30,10 @@ def _double_refractory_path(page: Page) -> None:
 
 def _assert_double_refractory_options(page: Page) -> None:
     expect(page.get_by_text("Double refractory", exact=False).first).to_be_visible()
-    expect(page.locator("#option-SVD")).to_be_visible()
-    expect(page.locator("#option-SVD").get_by_role("link", name="SVd", exact=True)).to_be_visible()
+    option = page.locator("#option-SVD")
+    expect(option.locator(":scope > summary")).to_contain_text("BOSTON: median PFS")  # the key figure, closed
+    option.locator(":scope > summary").click()  # details open in place
+    expect(option.get_by_role("link", name="SVd", exact=True)).to_be_visible()
     not_recommended = page.get_by_role("region", name="Not recommended here, and why")
     expect(not_recommended).to_contain_text("anti-CD38-refractory")
     expect(not_recommended).to_contain_text("retreatment")
@@ -67,6 +69,7 @@ def test_wizard_future_toggle_and_error_swap(logged_in_page, live_server, knowle
     expect(page).to_have_url(re.compile("future=1"))
     expect(page.get_by_role("heading", name=re.compile("^Future"))).to_be_visible()
 
+    page.get_by_text("Facts entered").click()
     page.get_by_role("link", name="Change the history").click()
     page.get_by_label("Prior lines of therapy").fill("0")
     page.get_by_role("button", name="Next: patient factors").click()
