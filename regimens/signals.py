@@ -22,5 +22,9 @@ def connect() -> None:
     for model in WATCHED:
         post_save.connect(_bump, sender=model, dispatch_uid=f"kb-revision-save-{model.__name__}")
         post_delete.connect(_bump, sender=model, dispatch_uid=f"kb-revision-delete-{model.__name__}")
-    for through in (models.Trial.sources.through, models.Regimen.key_trials.through):
+    for through in (
+        models.Trial.sources.through,
+        models.Regimen.key_trials.through,
+        models.TrialArm.allowed_regimens.through,
+    ):
         m2m_changed.connect(_bump, sender=through, dispatch_uid=f"kb-revision-m2m-{through.__name__}")
