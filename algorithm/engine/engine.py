@@ -572,7 +572,7 @@ def _apply_trial_fit(facts: CaseFacts, rules: Rules, drafts: dict[str, _Draft]) 
                 TRIAL_FIT_KEY,
                 "demote" if demote else "caution",
                 message,
-                (),
+                tuple(parts),
                 quotes[0].source if quotes else None,
                 tuple(dict.fromkeys(q.source for q in quotes)),
                 quotes,
@@ -612,7 +612,7 @@ def _report_enrolment(facts: CaseFacts, rules: Rules, draft: _Draft) -> None:
                     fact.kind
                 ]
                 lines.append(
-                    f"{name} {verb} patients with {criterion.words}"
+                    f"{name} {verb} patients with {rules.criteria[fact.criterion].words}"
                     + (f" ({fact.note})" if fact.note else "")
                 )
                 if fact.source and fact.quote:

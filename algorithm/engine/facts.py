@@ -246,7 +246,7 @@ class CaseFacts:
         unknown = sorted(str(k) for k in data if k not in FIELD_SPECS)
         if unknown:
             raise FactsError(
-                unknown[0],
+                unknown[0] or "facts",  # an empty key still gets a field name in the error
                 f"is not a fact the algorithm knows (unknown: {', '.join(unknown)}); "
                 f"known facts: {', '.join(FIELD_SPECS)}",
             )
