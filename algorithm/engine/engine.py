@@ -562,7 +562,7 @@ def _apply_trial_fit(facts: CaseFacts, rules: Rules, drafts: dict[str, _Draft]) 
         verdicts = [(t, *_trial_outside(facts, rules, t)) for t in trials]
         known = [v for v in verdicts if v[1]]
         if known and all(v[2] for v in known):
-            parts = [f"{names(t)} {'; '.join(reasons)}" for t, _, reasons, _, _ in known]
+            parts = [f"{names(t)} {' and '.join(reasons)}" for t, _, reasons, _, _ in known]
             quotes = tuple(q for v in known for q in v[4])
             demote = all(v[3] for v in known)
             message = "Outside the population of every trial cited for this option: " + "; ".join(parts) + "."
