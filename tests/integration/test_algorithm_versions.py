@@ -10,7 +10,13 @@ from django.urls import reverse
 from algorithm import services
 from cases.models import Decision
 from regimens.evidence import EVIDENCE_DIR
-from regimens.models import AlgorithmOption, AlgorithmStatus, AlgorithmVersion, PublishedVersionError
+from regimens.models import (
+    AlgorithmModifier,
+    AlgorithmOption,
+    AlgorithmStatus,
+    AlgorithmVersion,
+    PublishedVersionError,
+)
 from tests.integration.factories import make_case
 
 ALGORITHM_FILE = EVIDENCE_DIR / "algorithm.yaml"
@@ -272,3 +278,34 @@ def test_a_file_load_never_replaces_a_version_curators_published(curator_client,
 
     assert AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED).label == "2026.1-draft-1"
     assert AlgorithmVersion.objects.get(label="2027.1").status == AlgorithmStatus.DRAFT
+
+
+def _modifier_post_data(modifier, **changes) -> dict:
+    data = {
+        "version": modifier.version_id,
+        "key": modifier.key,
+        "order": modifier.order,
+        "applies_to": json.dumps(modifier.applies_to),
+        "trigger": json.dumps(modifier.trigger),
+        "effect": modifier.effect,
+        "apply": json.dumps(modifier.apply),
+        "evidence": json.dumps(modifier.evidence),
+        "details": json.dumps(modifier.details),
+    }
+    data.update(changes)
+    return data
+
+
+def test_modifier_form_takes_options_by_drug_and_names_an_unknown_drug(curator_client, knowledge_base):
+    published = AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED)
+    _action(curator_client, "copy_to_new_draft", published)
+    modifier = AlgorithmModifier.objects.get(version__label="2026.1-draft-1", key="MOD-CFZ-CV")
+    url = reverse("admin:regimens_algorithmmodifier_change", args=[modifier.pk])
+
+    good = curator_client.post(
+        url, _modifier_post_data(modifier, applies_to=json.dumps({"drugs": ["CARFILZOMIB"]}))
+    )
+    bad = curator_client.post(url, _modifier_post_data(modifier, applies_to=json.dumps({"drugs": ["NOPE"]})))
+
+    assert good.status_code == 302, good.content.decode()[:2000]
+    assert "Neither a drug nor a drug class of any regimen: NOPE" in bad.content.decode()
