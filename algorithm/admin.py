@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from algorithm.engine.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
-from algorithm.versions import PublishError, copy_to_draft, publish
+from algorithm.versions import PublishError, copy_to_draft, publish, regimen_components
 from regimens.models import (
     Action,
     AlgorithmModifier,
@@ -181,9 +181,23 @@ class AlgorithmModifierForm(forms.ModelForm):
         applies = self.cleaned_data["applies_to"]
         if isinstance(applies, str) and (applies.startswith("input:") or applies == "all"):
             return applies
-        if not isinstance(applies, list):
-            raise forms.ValidationError('A JSON list of regimen or action keys, "all", or "input:<key>".')
-        unknown = sorted(set(applies) - _known_option_keys())
+        if isinstance(applies, dict) and applies and set(applies) <= {"regimens", "drugs"}:
+            # Options by component: {"drugs": ["CARFILZOMIB"]} reaches every regimen containing it.
+            components, _ = regimen_components()
+            known_drugs = set().union(*components.values()) if components else set()
+            unknown_drugs = sorted(set(applies.get("drugs") or []) - known_drugs)
+            if unknown_drugs:
+                raise forms.ValidationError(
+                    f"Neither a drug nor a drug class of any regimen: {', '.join(unknown_drugs)}."
+                )
+            applies_keys = applies.get("regimens") or []
+        elif isinstance(applies, list):
+            applies_keys = applies
+        else:
+            raise forms.ValidationError(
+                'A JSON list of regimen or action keys, {"drugs": [...]}, "all", or "input:<key>".'
+            )
+        unknown = sorted(set(applies_keys) - _known_option_keys())
         if unknown:
             raise forms.ValidationError(
                 f"Neither a regimen nor an action in the knowledge base: {', '.join(unknown)}."

@@ -57,6 +57,9 @@ class RecommendationOut(Schema):
     not_recommended: list[dict[str, Any]]
     not_applicable: list[dict[str, Any]]
     no_match_message: str | None
+    category_rule: str = ""
+    dominance_rule: str = ""
+    not_placed: list[dict[str, Any]] = []
 
 
 def _fact_schema(name: str) -> dict[str, Any]:

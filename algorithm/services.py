@@ -7,8 +7,8 @@ database, so no cross-process invalidation is needed (DESIGN rule 9).
 
 from typing import Any
 
-from algorithm.engine import CaseFacts, Rules, evaluate, rules_from_dict
-from algorithm.versions import regimen_components
+from algorithm.engine import CaseFacts, Rules, evaluate
+from algorithm.versions import compile_rules
 from regimens.fragments import per_revision
 from regimens.models import AlgorithmStatus, AlgorithmVersion, KnowledgeBaseRevision
 
@@ -26,11 +26,10 @@ def current_rules() -> Rules:
     cache_key = (version_id, KnowledgeBaseRevision.current())
     if cache_key not in _compiled:
         version = AlgorithmVersion.objects.with_rules().get(pk=version_id)
-        components, actions = regimen_components()
         _compiled.clear()  # only the current rules are worth keeping
-        _compiled[cache_key] = rules_from_dict(
-            version.to_rules_dict(), components, actions, version=version.label
-        )
+        # The trials' populations and randomised comparisons compile with the rules, from the
+        # same knowledge-base revision, so they are cached (and invalidated) together.
+        _compiled[cache_key] = compile_rules(version.to_rules_dict(), version.label)
     return _compiled[cache_key]
 
 

@@ -2,6 +2,20 @@
 
 A published version never changes (the models refuse); curators copy it to a
 draft, edit the draft in the admin and publish it, which retires the old one.
+
+Loading the shipped file (`load_evidence`, hence `make setup`):
+- a `meta.version` not yet in the database is created; it is published at once when
+  nothing is published, or when the published version was itself loaded from an
+  older version of the file (never edited in the admin: not a copy, and its label is
+  its file's meta.version) and the file's version is newer (labels compare as
+  dotted numbers: 2025.1 < 2026.1). A version that curators published from a draft
+  is never replaced by a file load: the file's version then stays a draft for them
+  to review and publish;
+- the same label as a draft replaces the draft; as a published or retired version it
+  must match the file exactly.
+So `make setup` ends with the file's version published on a fresh database and on
+one that already has an older file version published; decisions recorded under the
+older version keep their frozen snapshots (they never read the rules again).
 """
 
 from pathlib import Path
@@ -9,7 +23,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from algorithm.engine import RulesError, rules_from_dict
+from algorithm.engine import RulesError, TrialEvidence, TrialInfo, comparisons_from_rows, rules_from_dict
 from regimens.evidence import EvidenceError
 from regimens.models import (
     Action,
@@ -18,8 +32,12 @@ from regimens.models import (
     AlgorithmSetting,
     AlgorithmStatus,
     AlgorithmVersion,
+    Endpoint,
+    Regimen,
     RegimenComponent,
+    Result,
     Trial,
+    TrialArm,
 )
 
 # Parts of the file that live on their own rows; the rest stays in `document`.
@@ -38,14 +56,60 @@ def regimen_components() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     return {key: frozenset(value) for key, value in components.items()}, actions
 
 
+def trial_evidence() -> TrialEvidence:
+    """What the engine needs from the trials (prior-lines ranges, randomised PFS comparisons), in five queries.
+
+    The same structure as algorithm.engine.trial_evidence_from_documents builds from the YAML
+    files; an investigator's-choice arm counts for each regimen it allowed.
+    """
+    infos = {
+        key: TrialInfo(key, name, low, high)
+        for key, name, low, high in Trial.objects.values_list(
+            "key", "name", "prior_lines_min", "prior_lines_max"
+        )
+    }
+    arms: dict[tuple[str, str], tuple[str, ...]] = {}
+    for arm in TrialArm.objects.select_related("trial", "regimen").prefetch_related("allowed_regimens"):
+        allowed = tuple(sorted(r.key for r in arm.allowed_regimens.all()))
+        arms[(arm.trial.key, arm.key)] = allowed or ((arm.regimen.key,) if arm.regimen else ())
+    rows = [
+        {
+            "trial": r["trial__key"],
+            "endpoint": r["endpoint"],
+            "population": r["population"],
+            "arm": r["arm__key"],
+            "vs": r["vs__key"],
+            "value": r["value"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "ci_level": r["ci_level"],
+            "analysis": r["analysis"],
+            "source": r["source__key"],
+            "order": r["order"],
+        }
+        for r in Result.objects.filter(endpoint=Endpoint.PFS_HR).values(
+            "trial__key", "endpoint", "population", "arm__key", "vs__key", "value", "ci_low", "ci_high",
+            "ci_level", "analysis", "source__key", "order",
+        )
+    ]  # fmt: skip
+    names = dict(Regimen.objects.values_list("key", "abbreviation"))
+    return TrialEvidence(trials=infos, comparisons=comparisons_from_rows(rows, arms), names=names)
+
+
+def compile_rules(data: dict, label: str):
+    """The engine's Rules for this algorithm structure, with the knowledge base's regimens and trials."""
+    components, actions = regimen_components()
+    return rules_from_dict(data, components, actions, version=label, evidence=trial_evidence())
+
+
 def problems_with(data: dict, label: str) -> list[str]:
     """What stops these rules from being used: unknown regimens, actions, inputs or trials."""
-    components, actions = regimen_components()
     try:
-        rules_from_dict(data, components, actions, version=label)
+        compile_rules(data, label)
     except RulesError as error:
         return [str(error)]
     named = {t for s in data.get("settings", []) for o in s.get("options", []) for t in o.get("trials", [])}
+    named |= set((data.get("trial_eligibility") or {}).get("trials") or {})
     missing = sorted(named - set(Trial.objects.filter(key__in=named).values_list("key", flat=True)))
     return [f"unknown trial {key}" for key in missing]
 
@@ -106,9 +170,10 @@ def _same_rules(version: AlgorithmVersion, data: dict) -> bool:
 def load_algorithm(path: Path, data: dict, report) -> None:
     """The evidence loader's hook for algorithm.yaml (see regimens/evidence/loader.py).
 
-    A new `meta.version` becomes a draft (published at once when nothing is
-    published yet); a draft of the same label is replaced; a published or
-    retired version of the same label must match the file exactly.
+    A new `meta.version` becomes a draft, published at once when nothing is
+    published or when the published version came from an older version of the file
+    (see the module docstring); a draft of the same label is replaced; a published
+    or retired version of the same label must match the file exactly.
     """
     label = str((data.get("meta") or {}).get("version") or "")
     if not label:
@@ -124,20 +189,48 @@ def load_algorithm(path: Path, data: dict, report) -> None:
             )
         report.record("AlgorithmVersion", label, "unchanged")
         return
+    notes = _change_notes(path, data)
     if version:
         if _same_rules(version, data):
             report.record("AlgorithmVersion", label, "unchanged")
             return
         version.settings.all().delete()
         version.modifiers.all().delete()
+        version.change_notes = notes
         status = "updated"
     else:
-        version = AlgorithmVersion(label=label, change_notes=f"Loaded from {path.name}.")
+        version = AlgorithmVersion(label=label, change_notes=notes)
         status = "created"
     _write_rows(version, data)
-    if not AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).exists():
+    published = AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).first()
+    if published is None or (_loaded_from_file(published) and _newer(label, published.label)):
         publish(version, user=None)
     report.record("AlgorithmVersion", label, status)
+
+
+def _change_notes(path: Path, data: dict) -> str:
+    """The file's meta.change_notes (a list of findings and what changed), after where it came from."""
+    items = (data.get("meta") or {}).get("change_notes") or []
+    lines = [f"Loaded from {path.name}."]
+    lines += [f"- {item}" for item in items] if isinstance(items, list) else [str(items)]
+    return "\n".join(lines)
+
+
+def _loaded_from_file(version: AlgorithmVersion) -> bool:
+    """Was this version loaded from the shipped file as it stands (not a curator's copy)?"""
+    meta = (version.document or {}).get("meta") or {}
+    return version.copied_from_id is None and str(meta.get("version") or "") == version.label
+
+
+def _version_key(label: str) -> tuple[int, ...] | None:
+    parts = label.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def _newer(label: str, than: str) -> bool:
+    """Dotted-number labels compare as numbers (2026.1 > 2025.1); other labels never count as newer."""
+    mine, theirs = _version_key(label), _version_key(than)
+    return mine is not None and theirs is not None and mine > theirs
 
 
 @transaction.atomic

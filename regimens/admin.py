@@ -351,11 +351,11 @@ class ActionAdmin(KnowledgeBaseAdmin):
 
 class TrialArmInline(KnowledgeBaseInline):
     model = TrialArm
-    fields = ["key", "label", "regimen", "n", "order"]
-    autocomplete_fields = ["regimen"]
+    fields = ["key", "label", "regimen", "allowed_regimens", "n", "order"]
+    autocomplete_fields = ["regimen", "allowed_regimens"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("regimen")
+        return super().get_queryset(request).select_related("regimen").prefetch_related("allowed_regimens")
 
 
 class ResultInline(KnowledgeBaseInline):

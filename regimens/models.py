@@ -513,11 +513,18 @@ class TrialArm(KnowledgeBaseModel):
         help_text="Empty for an investigator's-choice arm; the label says what it was.",
     )
     label = models.CharField(max_length=300)
+    allowed_regimens = models.ManyToManyField(
+        Regimen,
+        blank=True,
+        related_name="allowed_in_arms",
+        help_text="An investigator's-choice arm: every regimen it allowed. Each counts as compared with "
+        "the other arm (e.g. CARTITUDE-4's standard care: PVd or DPd).",
+    )
     n = models.PositiveIntegerField(
         null=True, blank=True, help_text="Patients in the arm; empty if not reported."
     )
     order = models.PositiveSmallIntegerField(default=0)
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[allowed_regimens])
 
     class Meta:
         ordering = ["trial", "order"]

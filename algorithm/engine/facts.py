@@ -37,6 +37,17 @@ EXPOSURE_CLASSES = (
 )
 EARLY_RELAPSE_MONTHS = 18  # KarMMa-2 cohorts 2a/2b: progression < 18 months from start of first line
 
+# Every drug status the facts track: the status fact -> (the regimen component it is about, in
+# words). The engine's refractoriness rule reads this (a regimen containing a drug the disease is
+# refractory to is not recommended); a component is a drug key or a drug class of regimens_*.yaml.
+STATUS_DRUGS: dict[str, tuple[str, str]] = {
+    "len_status": ("LENALIDOMIDE", "lenalidomide"),
+    "pomalidomide_status": ("POMALIDOMIDE", "pomalidomide"),
+    "bortezomib_status": ("BORTEZOMIB", "bortezomib"),
+    "carfilzomib_status": ("CARFILZOMIB", "carfilzomib"),
+    "anti_cd38_status": ("anti_cd38", "an anti-CD38 antibody"),
+}
+
 
 class FactsError(ValueError):
     """A fact that is not allowed; `field` names it, `message` says what is allowed."""
@@ -333,7 +344,7 @@ class CaseFacts:
         unknown = sorted(str(k) for k in data if k not in FIELD_SPECS)
         if unknown:
             raise FactsError(
-                unknown[0],
+                unknown[0] or "facts",  # an empty key still gets a field name in the error
                 f"is not a fact the algorithm knows (unknown: {', '.join(unknown)}); "
                 f"known facts: {', '.join(FIELD_SPECS)}",
             )

@@ -16,10 +16,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .facts import EXPOSURE_CLASSES, FIELD_SPECS, label, value_words
+from .evidence import TrialEvidence
+from .facts import EXPOSURE_CLASSES, FIELD_SPECS, STATUS_DRUGS, label, value_words
 
 CATEGORIES = ("preferred", "alternative", "consider", "future")
-ACTIONS = ("caution", "demote", "hide", "exclude")
+RANKED_CATEGORIES = ("preferred", "alternative", "consider")  # "future" is about time, not rank
+# caution: a note; demote: one category lower (or down to `at_most`); favour: first within its
+# category; hide: not applicable here; exclude: not recommended.
+ACTIONS = ("caution", "demote", "favour", "hide", "exclude")
+ELIGIBILITY_KINDS = ("required", "enrolled", "excluded")
+
+# Which matched setting sets an option's category (rule 5 of issue 10), unless the file says it
+# in meta.setting_resolution_rule. Recommendation JSON carries the text as `category_rule`.
+DEFAULT_RESOLUTION_RULE = (
+    "When several settings match, the one that fits the number of prior lines best sets an option's "
+    "category: the setting whose prior-lines range starts closest below the case's count (a setting "
+    "with no prior-lines condition, such as after BCMA-directed therapy, fits every count); then the "
+    "one with more conditions that held; then the later one in the file. An option that only another "
+    "matched setting places keeps that setting's category."
+)
 COMPARISONS = ("in", "eq", "gt", "gte", "lt", "lte", "between", "includes")
 ALL_OPTIONS = "all"  # a modifier's applies_to that reaches every option
 
@@ -307,6 +322,15 @@ class NotRecommendedRule:
 
 
 @dataclass(frozen=True)
+class NotPlacedRule:
+    """Regimens whose label covers (part of) a setting but which the setting does not offer, and why."""
+
+    keys: tuple[str, ...]
+    reason: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SettingRule:
     key: str
     label: str
@@ -315,35 +339,179 @@ class SettingRule:
     not_recommended: tuple[NotRecommendedRule, ...] = ()
     note: str = ""
     position: int = 0  # order in the file; later settings describe later disease
+    not_placed: tuple[NotPlacedRule, ...] = ()
+
+    @property
+    def lines_floor(self) -> float:
+        """The lowest number of prior lines this setting's conditions allow; infinite without one.
+
+        Used to resolve overlapping settings: the setting whose range starts closest below the
+        case's count fits it best (a setting with no prior-lines condition fits every count).
+        """
+        floors = [_floor(c) for c in _comparisons(self.when) if c.input == "prior_lines"]
+        return min(floors) if floors else float("inf")
+
+
+def _comparisons(condition: Condition) -> list[Comparison]:
+    if isinstance(condition, Comparison):
+        return [condition]
+    if isinstance(condition, (AllOf, AnyOf)):
+        return [c for part in condition.parts for c in _comparisons(part)]
+    return []
+
+
+def _floor(test: Comparison) -> float:
+    operand = test.operand
+    if test.op == "between":
+        return float(operand[0])
+    if test.op in ("gte", "eq"):
+        return float(operand)
+    if test.op == "gt":
+        return float(operand) + 1
+    if test.op == "in":
+        return float(min(operand))
+    return 1.0  # lt / lte: from the first line on
+
+
+@dataclass(frozen=True)
+class Target:
+    """Options a rule reaches: by key, and/or by a component (a drug key or a drug class)."""
+
+    keys: frozenset[str] = frozenset()
+    drugs: frozenset[str] = frozenset()
+
+    def matches(self, key: str, components: frozenset[str]) -> bool:
+        return key in self.keys or bool(self.drugs & components)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim phrase (at most 30 words) of a source, kept beside a rule that rests on it."""
+
+    source: str
+    text: str
 
 
 @dataclass(frozen=True)
 class ModifierAction:
-    """What a modifier does: to which options (None: its own targets) and when (None: its trigger)."""
+    """What a modifier does: to which options (None: its own targets) and when (None: its trigger).
+
+    `at_most` (demote only): the highest category the option may keep, e.g. consider.
+    """
 
     action: str
-    targets: frozenset[str] | None = None
+    targets: Target | None = None
     when: Condition | None = None
+    at_most: str | None = None
 
 
 @dataclass(frozen=True)
 class ModifierRule:
-    """A patient factor that adds a caution, ranks an option lower, hides or excludes it."""
+    """A patient factor that adds a caution, ranks an option lower or first, hides or excludes it."""
 
     key: str
-    applies_to: frozenset[str] | None  # None: every option
+    applies_to: Target | None  # None: every option
     trigger: Condition
     message: str  # the file's `effect`, shown to the board
     sources: tuple[str, ...]
     actions: tuple[ModifierAction, ...]
     trials: tuple[str, ...] = ()
     note: str = ""
+    quotes: tuple[Quote, ...] = ()
 
-    def reaches(self, option_key: str, listed_cautions: Iterable[str]) -> bool:
+    def reaches(
+        self, option_key: str, listed_cautions: Iterable[str], components: frozenset[str] = frozenset()
+    ) -> bool:
         """Does this modifier concern the option (by applies_to, or named in its cautions)?"""
-        if self.applies_to is None or option_key in self.applies_to:
+        if self.applies_to is None or self.applies_to.matches(option_key, components):
             return True
         return self.key in listed_cautions
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A patient feature that trials enrolled or excluded (trial_eligibility.criteria)."""
+
+    key: str
+    words: str
+    when: Condition
+    demote: bool = False  # an organ-function exclusion: outside every cited trial ranks one lower
+    # When it holds, say for every cited trial whether it enrolled such patients: for options whose
+    # trials say something about it, and for options containing one of these drugs or classes.
+    report: bool = False
+    report_for: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EligibilityFact:
+    """What one trial did with one criterion: required it, enrolled some such patients, or excluded them."""
+
+    trial: str
+    criterion: str
+    kind: str  # one of ELIGIBILITY_KINDS
+    source: str | None
+    quote: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RefractoryRule:
+    """An option containing `drug` is not recommended when `when` holds (e.g. lenalidomide-refractory),
+
+    unless a trial cited for the option enrolled such patients (criterion `criterion`).
+    """
+
+    key: str
+    when: Condition
+    drug: str  # a component: drug key or drug class
+    criterion: str
+    reason: str
+    sources: tuple[str, ...]
+    trials: tuple[str, ...] = ()
+    notes: tuple[tuple[Condition, str, tuple[str, ...]], ...] = ()  # (when, words added, sources)
+    input: str | None = None  # the drug-status fact, for the drug statuses the facts track
+
+
+@dataclass(frozen=True)
+class DoseTier:
+    """One renal dose tier of a drug: creatinine clearance [crcl_min, crcl_max) or dialysis."""
+
+    drug: str
+    words: str  # the drug in words
+    crcl_min: float | None
+    crcl_max: float | None
+    dialysis: bool
+    dose: str
+    kind: str  # "standard" (no change), "adjust" (a lower dose), "no_data" or "caution" (a renal risk)
+    source: str | None
+    quote: str = ""
+    note: str = ""
+
+    def holds(self, crcl: float | None, on_dialysis: bool | None) -> bool | None:
+        """Does the tier apply? A case not known to be on dialysis is taken by its clearance."""
+        if self.dialysis:
+            return on_dialysis
+        if on_dialysis:
+            return False
+        if self.crcl_min is None and self.crcl_max is None:
+            return True
+        if crcl is None:
+            return None
+        if self.crcl_min is not None and crcl < self.crcl_min:
+            return False
+        return not (self.crcl_max is not None and crcl >= self.crcl_max)
+
+    def range_words(self) -> str:
+        if self.dialysis:
+            return "on dialysis"
+        low, high = self.crcl_min, self.crcl_max
+        if low is None and high is None:
+            return "any creatinine clearance"
+        if low is None:
+            return f"CrCl < {high:g} mL/min"
+        if high is None:
+            return f"CrCl >= {low:g} mL/min"
+        return f"CrCl {low:g} to < {high:g} mL/min"
 
 
 @dataclass(frozen=True)
@@ -370,6 +538,13 @@ class Rules:
     action_keys: frozenset[str]
     input_rules: tuple[InputRule, ...] = ()
     known_sources: frozenset[str] = field(default_factory=frozenset)
+    refractory: tuple[RefractoryRule, ...] = ()
+    criteria: Mapping[str, Criterion] = field(default_factory=dict)
+    eligibility: Mapping[str, tuple[EligibilityFact, ...]] = field(default_factory=dict)  # by trial
+    evidence: TrialEvidence = field(default_factory=TrialEvidence)
+    dose_tiers: tuple[DoseTier, ...] = ()
+    resolution_rule: str = DEFAULT_RESOLUTION_RULE
+    dominance_rule: str = ""
 
     def kind_of(self, key: str) -> str:
         return "action" if key in self.action_keys and key not in self.regimen_components else "regimen"
@@ -383,15 +558,23 @@ def rules_from_dict(
     regimen_components: Mapping[str, Iterable[str]],
     action_keys: Iterable[str] = (),
     version: str | None = None,
+    evidence: TrialEvidence | None = None,
 ) -> Rules:
-    """Build Rules from the algorithm structure; raise RulesError naming the bad path."""
+    """Build Rules from the algorithm structure; raise RulesError naming the bad path.
+
+    `evidence` is what the knowledge base's trials say (prior-lines ranges, PFS comparisons);
+    without it the rules know no trial populations and no randomised comparisons.
+    """
     components = {k: frozenset(v) for k, v in regimen_components.items()}
     actions = frozenset(action_keys)
     known_keys = set(components) | actions
+    known_drugs = frozenset().union(*components.values()) if components else frozenset()
     modifier_keys = {m.get("key") for m in data.get("modifiers") or ()}
+    refractory = _refractory_rules(data.get("refractoriness") or {}, known_drugs)
+    exclusion_keys = modifier_keys | {r.key for r in refractory}
 
     settings = tuple(
-        _setting(s, f"settings[{i}]", i, known_keys, actions, components, modifier_keys)
+        _setting(s, f"settings[{i}]", i, known_keys, actions, components, modifier_keys, exclusion_keys)
         for i, s in enumerate(data.get("settings") or ())
     )
     modifiers: list[ModifierRule] = []
@@ -402,12 +585,13 @@ def rules_from_dict(
         if isinstance(applies, str) and applies.startswith("input:"):
             input_rules.append(_input_rule(m, path, applies.removeprefix("input:")))
         else:
-            modifiers.append(_modifier(m, path, known_keys))
+            modifiers.append(_modifier(m, path, known_keys, known_drugs))
     meta = data.get("meta") or {}
     label = (
         version or meta.get("version") or f"{meta.get('file', 'algorithm')} ({meta.get('status', 'draft')})"
     )
     sources = frozenset(s["key"] for s in data.get("sources") or () if "key" in s)
+    criteria, eligibility = _trial_eligibility(data.get("trial_eligibility") or {})
     return Rules(
         version=str(label),
         settings=settings,
@@ -416,7 +600,178 @@ def rules_from_dict(
         action_keys=actions,
         input_rules=tuple(input_rules),
         known_sources=sources,
+        refractory=refractory,
+        criteria=criteria,
+        eligibility=eligibility,
+        evidence=evidence or TrialEvidence(),
+        dose_tiers=_dose_tiers(data.get("renal_dosing") or {}, known_drugs),
+        resolution_rule=str(meta.get("setting_resolution_rule") or DEFAULT_RESOLUTION_RULE),
+        dominance_rule=str(meta.get("dominance_rule") or ""),
     )
+
+
+# -- the general refractoriness rule, trial eligibility and renal dosing --------------------------
+
+
+def _status_criterion(name: str) -> str:
+    return name.removesuffix("_status") + "_refractory"
+
+
+def _refractory_rules(data: Mapping[str, Any], known_drugs: frozenset[str]) -> tuple[RefractoryRule, ...]:
+    """One rule per drug status the facts track (always, whatever the file says), then the file's others.
+
+    The file's `refractoriness.drugs` entries add sources, trials and notes to the built-in ones;
+    `refractoriness.prior_therapy` entries are rules of the same kind for earlier therapies
+    (e.g. a BCMA CAR-T given before).
+    """
+    if not isinstance(data, Mapping):
+        raise RulesError("refractoriness", "must be a mapping")
+    given: dict[str, Mapping[str, Any]] = {}
+    for i, item in enumerate(data.get("drugs") or ()):
+        name = item.get("input")
+        if name not in STATUS_DRUGS:
+            raise RulesError(
+                f"refractoriness.drugs[{i}].input",
+                f"{name!r} is not a drug status the facts track ({', '.join(STATUS_DRUGS)})",
+            )
+        given[name] = item
+    rules = []
+    for name, (drug, words) in STATUS_DRUGS.items():
+        item = given.get(name, {})
+        path = f"refractoriness.drugs[{name}]"
+        rules.append(
+            RefractoryRule(
+                key=str(item.get("key") or f"REFRACTORY-{name.removesuffix('_status').upper()}"),
+                when=Comparison(name, "eq", "refractory"),
+                drug=drug,
+                criterion=_status_criterion(name),
+                reason=str(item.get("reason") or f"contains {words}, to which the disease is refractory"),
+                sources=tuple(item.get("sources") or ("imwg-uniform-reporting-2011",)),
+                trials=tuple(item.get("trials") or ()),
+                notes=_notes(item.get("notes") or (), f"{path}.notes"),
+                input=name,
+            )
+        )
+    for i, item in enumerate(data.get("prior_therapy") or ()):
+        path = f"refractoriness.prior_therapy[{i}]"
+        drug = _required(item, "drug", path)
+        if drug not in known_drugs:
+            raise RulesError(f"{path}.drug", f"{drug!r} is neither a drug nor a drug class of any regimen")
+        rules.append(
+            RefractoryRule(
+                key=str(_required(item, "key", path)),
+                when=compile_condition(_required(item, "when", path), f"{path}.when"),
+                drug=drug,
+                criterion=str(_required(item, "criterion", path)),
+                reason=str(_required(item, "reason", path)),
+                sources=tuple(item.get("sources") or ()),
+                trials=tuple(item.get("trials") or ()),
+                notes=_notes(item.get("notes") or (), f"{path}.notes"),
+            )
+        )
+    return tuple(rules)
+
+
+def _notes(items: Iterable[Any], path: str) -> tuple[tuple[Condition, str, tuple[str, ...]], ...]:
+    out = []
+    for j, note in enumerate(items):
+        npath = f"{path}[{j}]"
+        out.append(
+            (
+                compile_condition(_required(note, "when", npath), f"{npath}.when"),
+                str(_required(note, "text", npath)),
+                tuple(note.get("sources") or ()),
+            )
+        )
+    return tuple(out)
+
+
+def _trial_eligibility(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, Criterion], dict[str, tuple[EligibilityFact, ...]]]:
+    if not isinstance(data, Mapping):
+        raise RulesError("trial_eligibility", "must be a mapping with criteria and trials")
+    criteria: dict[str, Criterion] = {
+        _status_criterion(name): Criterion(
+            _status_criterion(name), f"{words}-refractory disease", Comparison(name, "eq", "refractory")
+        )
+        for name, (_, words) in STATUS_DRUGS.items()
+    }
+    for i, item in enumerate(data.get("criteria") or ()):
+        path = f"trial_eligibility.criteria[{i}]"
+        key = str(_required(item, "key", path))
+        criteria[key] = Criterion(
+            key=key,
+            words=str(_required(item, "words", path)),
+            when=compile_condition(_required(item, "when", path), f"{path}.when"),
+            demote=bool(item.get("demote", False)),
+            report=bool(item.get("report", False)),
+            report_for=frozenset(item.get("report_for") or ()),
+        )
+    trials = data.get("trials") or {}
+    if not isinstance(trials, Mapping):
+        raise RulesError("trial_eligibility.trials", "must map trial keys to lists of criteria")
+    eligibility: dict[str, tuple[EligibilityFact, ...]] = {}
+    for trial, items in trials.items():
+        facts = []
+        for j, item in enumerate(items or ()):
+            path = f"trial_eligibility.trials.{trial}[{j}]"
+            criterion = _required(item, "criterion", path)
+            if criterion not in criteria:
+                raise RulesError(
+                    f"{path}.criterion", f"{criterion!r} is not a criterion of trial_eligibility"
+                )
+            kind = _required(item, "kind", path)
+            if kind not in ELIGIBILITY_KINDS:
+                raise RulesError(f"{path}.kind", f"{kind!r} is not one of {', '.join(ELIGIBILITY_KINDS)}")
+            facts.append(
+                EligibilityFact(
+                    trial=str(trial),
+                    criterion=str(criterion),
+                    kind=str(kind),
+                    source=item.get("source"),
+                    quote=str(item.get("quote") or ""),
+                    note=str(item.get("note") or ""),
+                )
+            )
+        eligibility[str(trial)] = tuple(facts)
+    return criteria, eligibility
+
+
+DOSE_KINDS = ("standard", "adjust", "no_data", "caution")
+
+
+def _dose_tiers(data: Mapping[str, Any], known_drugs: frozenset[str]) -> tuple[DoseTier, ...]:
+    if not isinstance(data, Mapping):
+        raise RulesError("renal_dosing", "must be a mapping with tiers")
+    tiers = []
+    for i, item in enumerate(data.get("tiers") or ()):
+        path = f"renal_dosing.tiers[{i}]"
+        drug = _required(item, "drug", path)
+        if known_drugs and drug not in known_drugs:
+            raise RulesError(f"{path}.drug", f"{drug!r} is not a drug of any regimen")
+        kind = _required(item, "kind", path)
+        if kind not in DOSE_KINDS:
+            raise RulesError(f"{path}.kind", f"{kind!r} is not one of {', '.join(DOSE_KINDS)}")
+        low, high = item.get("crcl_min"), item.get("crcl_max")
+        for name, value in (("crcl_min", low), ("crcl_max", high)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise RulesError(f"{path}.{name}", "must be a number of mL/min or null")
+        tiers.append(
+            DoseTier(
+                drug=drug,
+                words=str(item.get("words") or drug.lower()),
+                crcl_min=low,
+                crcl_max=high,
+                dialysis=bool(item.get("dialysis", False)),
+                dose=str(_required(item, "dose", path)),
+                kind=kind,
+                source=item.get("source"),
+                quote=str(item.get("quote") or ""),
+                note=str(item.get("note") or ""),
+            )
+        )
+    return tuple(tiers)
 
 
 def _required(data: Mapping[str, Any], key: str, path: str) -> Any:
@@ -433,6 +788,7 @@ def _setting(
     actions: frozenset[str],
     components: Mapping[str, frozenset[str]],
     modifier_keys: set[str],
+    exclusion_keys: set[str],
 ) -> SettingRule:
     options = []
     for j, o in enumerate(data.get("options") or ()):
@@ -471,8 +827,10 @@ def _setting(
             if key not in known_keys:
                 raise RulesError(f"{npath}.regimens", f"{key!r} is neither a known regimen nor an action")
         modifier = n.get("modifier")
-        if modifier is not None and modifier not in modifier_keys:
-            raise RulesError(f"{npath}.modifier", f"{modifier!r} is not a modifier key")
+        if modifier is not None and modifier not in exclusion_keys:
+            raise RulesError(
+                f"{npath}.modifier", f"{modifier!r} is neither a modifier nor a refractoriness key"
+            )
         not_recommended.append(
             NotRecommendedRule(
                 keys=keys,
@@ -480,6 +838,18 @@ def _setting(
                 sources=_unique(p["source"] for p in n.get("placed_by") or () if p.get("source")),
                 trials=tuple(n.get("trials") or ()),
                 modifier=modifier,
+            )
+        )
+    not_placed = []
+    for j, n in enumerate(data.get("not_placed") or ()):
+        npath = f"{path}.not_placed[{j}]"
+        keys = tuple(_required(n, "regimens", npath))
+        for key in keys:
+            if key not in known_keys:
+                raise RulesError(f"{npath}.regimens", f"{key!r} is neither a known regimen nor an action")
+        not_placed.append(
+            NotPlacedRule(
+                keys=keys, reason=str(_required(n, "reason", npath)), sources=tuple(n.get("sources") or ())
             )
         )
     return SettingRule(
@@ -490,23 +860,40 @@ def _setting(
         not_recommended=tuple(not_recommended),
         note=str(data.get("note") or ""),
         position=position,
+        not_placed=tuple(not_placed),
     )
 
 
-def _targets(value: Any, path: str, known_keys: set[str]) -> frozenset[str] | None:
+def _targets(value: Any, path: str, known_keys: set[str], known_drugs: frozenset[str]) -> Target | None:
+    """'all' (None), a list of regimen or action keys, or {regimens: [...], drugs: [...]}."""
     if value == ALL_OPTIONS:
         return None
-    if not isinstance(value, list) or not value:
-        raise RulesError(path, "must be a list of regimen or action keys, or 'all'")
-    for key in value:
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"regimens", "drugs"}
+        if unknown or not value:
+            raise RulesError(path, "a mapping of targets takes regimens and/or drugs")
+        keys = value.get("regimens") or []
+        drugs = value.get("drugs") or []
+        for drug in drugs:
+            if drug not in known_drugs:
+                raise RulesError(
+                    f"{path}.drugs", f"{drug!r} is neither a drug nor a drug class of any regimen"
+                )
+    elif isinstance(value, list) and value:
+        keys, drugs = value, []
+    else:
+        raise RulesError(path, "must be a list of regimen or action keys, {drugs: [...]}, or 'all'")
+    for key in keys:
         if key not in known_keys:
             raise RulesError(path, f"{key!r} is neither a known regimen nor an action")
-    return frozenset(value)
+    return Target(frozenset(keys), frozenset(drugs))
 
 
-def _modifier(data: Mapping[str, Any], path: str, known_keys: set[str]) -> ModifierRule:
+def _modifier(
+    data: Mapping[str, Any], path: str, known_keys: set[str], known_drugs: frozenset[str]
+) -> ModifierRule:
     key = _required(data, "key", path)
-    applies_to = _targets(_required(data, "applies_to", path), f"{path}.applies_to", known_keys)
+    applies_to = _targets(_required(data, "applies_to", path), f"{path}.applies_to", known_keys, known_drugs)
     trigger = compile_condition(_required(data, "trigger", path), f"{path}.trigger")
     actions = []
     for k, item in enumerate(data.get("apply") or [{"action": "caution"}]):
@@ -514,18 +901,27 @@ def _modifier(data: Mapping[str, Any], path: str, known_keys: set[str]) -> Modif
         action = _required(item, "action", apath)
         if action not in ACTIONS:
             raise RulesError(f"{apath}.action", f"{action!r} is not one of {', '.join(ACTIONS)}")
-        targets = _targets(item["to"], f"{apath}.to", known_keys) if "to" in item else None
+        targets = _targets(item["to"], f"{apath}.to", known_keys, known_drugs) if "to" in item else None
         when = compile_condition(item["when"], f"{apath}.when") if "when" in item else None
-        actions.append(ModifierAction(action=action, targets=targets, when=when))
+        at_most = item.get("at_most")
+        if at_most is not None and (action != "demote" or at_most not in RANKED_CATEGORIES):
+            raise RulesError(
+                f"{apath}.at_most", f"only a demote takes at_most, one of {', '.join(RANKED_CATEGORIES)}"
+            )
+        actions.append(ModifierAction(action=action, targets=targets, when=when, at_most=at_most))
+    evidence = data.get("evidence") or ()
     return ModifierRule(
         key=key,
         applies_to=applies_to,
         trigger=trigger,
         message=str(data.get("effect") or ""),
-        sources=_unique(e["source"] for e in data.get("evidence") or () if e.get("source")),
+        sources=_unique(e["source"] for e in evidence if e.get("source")),
         actions=tuple(actions),
         trials=tuple(data.get("trials") or ()),
         note=str(data.get("note") or ""),
+        quotes=tuple(
+            Quote(e["source"], str(e["quote"])) for e in evidence if e.get("source") and e.get("quote")
+        ),
     )
 
 

@@ -124,6 +124,7 @@ def _actions():
 def _trials():
     return Trial.objects.prefetch_related(
         "arms__regimen",
+        "arms__allowed_regimens",
         Prefetch("results", queryset=Result.objects.select_related("arm", "vs", "source")),
         "sources",
     ).order_by("key")
@@ -265,6 +266,7 @@ def _trial(trial: Trial) -> dict[str, Any]:
                 "regimen": arm.regimen.key if arm.regimen else None,
                 "label": arm.label,
                 "n": arm.n,
+                **_allowed_regimens(arm),
             }
             for arm in arms
         ],
@@ -272,6 +274,12 @@ def _trial(trial: Trial) -> dict[str, Any]:
         "sources": [_source_entry(sources[key]) for key in sorted(sources)],
         "notes": _text(trial.notes),
     }
+
+
+def _allowed_regimens(arm) -> dict[str, list[str]]:
+    """An investigator's-choice arm's regimens, in key order; nothing for an arm of one regimen."""
+    keys = sorted(regimen.key for regimen in arm.allowed_regimens.all())
+    return {"allowed_regimens": keys} if keys else {}
 
 
 def _result_sort_key(result: Result) -> tuple:

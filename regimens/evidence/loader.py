@@ -502,6 +502,7 @@ class ArmRecord:
     label: str
     n: int | None
     where: Where
+    allowed_regimen_keys: list[str] = field(default_factory=list)  # an investigator's-choice arm
 
 
 @dataclass
@@ -795,13 +796,17 @@ def _prior_lines(doc: Document, trial: Fields) -> tuple[int | None, int | None]:
 
 def _parse_arm(doc: Document, data: object, trial: str, index: int) -> ArmRecord:
     where = doc.where(data, f"{trial} arm {index} ({_peek(data, 'key')})")
-    fields = Fields(data, where, ["key", "regimen", "label", "n"])
+    fields = Fields(data, where, ["key", "regimen", "label", "n", "allowed_regimens"])
+    allowed = fields.texts("allowed_regimens")
+    if len(set(allowed)) != len(allowed):
+        raise where.error("allowed_regimens lists a regimen twice")
     return ArmRecord(
         key=fields.key(max_length=_max_length(TrialArm, "key")),
         regimen_key=fields.text("regimen") or None,
         label=fields.text("label", required=True, max_length=_max_length(TrialArm, "label")),
         n=fields.integer("n"),
         where=where,
+        allowed_regimen_keys=allowed,
     )
 
 
@@ -1017,6 +1022,9 @@ def _check_references(kb: KnowledgeBase) -> None:
         for arm in trial.arms:
             if arm.regimen_key is not None and arm.regimen_key not in regimens:
                 raise arm.where.error(f"unknown regimen {arm.regimen_key!r}")
+            for key in arm.allowed_regimen_keys:
+                if key not in regimens:
+                    raise arm.where.error(f"allowed_regimens: unknown regimen {key!r}")
         for result in trial.results:
             for name, key in (("arm", result.arm_key), ("vs", result.vs_key)):
                 if key is not None and key not in arms:
@@ -1251,7 +1259,19 @@ class _Writer:
             for record in records.values()
             for order, arm in enumerate(record.arms)
         ]
-        arms = self._sync(TrialArm, TrialArm.objects.filter(trial__in=loaded), arm_rows, prune=True)
+        arms = self._sync(
+            TrialArm,
+            TrialArm.objects.filter(trial__in=loaded).prefetch_related("allowed_regimens"),
+            arm_rows,
+            prune=True,
+        )
+        for record in records.values():
+            for arm in record.arms:
+                self._sync_m2m(
+                    arms[(trials[record.key].pk, arm.key)],
+                    "allowed_regimens",
+                    {regimens[key].pk for key in arm.allowed_regimen_keys},
+                )
 
         def arm_id(trial: Trial, key: str | None) -> int | None:
             return arms[(trial.pk, key)].pk if key is not None else None

@@ -37,7 +37,7 @@ def _assert_double_refractory_options(page: Page) -> None:
     not_recommended = page.get_by_role("region", name="Not recommended here, and why")
     expect(not_recommended).to_contain_text("anti-CD38-refractory")
     expect(not_recommended).to_contain_text("retreatment")
-    expect(page.locator("p.version")).to_contain_text("Algorithm version 2025.1")
+    expect(page.locator("p.version")).to_contain_text("Algorithm version 2026.1")
 
 
 def test_wizard_double_refractory_path_with_htmx(logged_in_page, live_server, knowledge_base):

@@ -377,6 +377,10 @@ BAD_DATA = {
         _set([*T, "results", 0, "value"], None),
         r"TRIAL-A result 1 \(pfs_median A\): value is missing \(write not_reached: true",
     ),
+    "unknown_allowed_regimen": (
+        _set([TRIALS, "trials", 1, "arms", 0, "allowed_regimens"], ["REG-A", "REG-Z"]),
+        r"TRIAL-B arm 1 \(C\): allowed_regimens: unknown regimen 'REG-Z'$",
+    ),
     "unit_not_fitting_endpoint": (
         _set([*T, "results", 0, "unit"], "percent"),
         r"TRIAL-A result 1 \(pfs_median A\): unit 'percent' does not fit endpoint pfs_median",
@@ -468,6 +472,33 @@ def test_load_evidence_error_while_writing_rolls_everything_back(monkeypatch, tm
 
     assert not Source.objects.exists()
     assert not Trial.objects.exists()
+
+
+def test_load_evidence_investigators_choice_arm_names_its_regimens(tmp_path):
+    paths = _variant(tmp_path, _set([TRIALS, "trials", 1, "arms", 0, "allowed_regimens"], ["REG-B", "REG-A"]))
+
+    _load(*paths)
+    arm = TrialArm.objects.get(trial__key="TRIAL-B", key="C")
+    exported = yaml.safe_load(_export())
+
+    assert arm.regimen is None
+    assert sorted(arm.allowed_regimens.values_list("key", flat=True)) == ["REG-A", "REG-B"]
+    trial_b = next(t for t in exported["trials"] if t["key"] == "TRIAL-B")
+    assert trial_b["arms"][0]["allowed_regimens"] == ["REG-A", "REG-B"]
+    assert "allowed_regimens" not in next(t for t in exported["trials"] if t["key"] == "TRIAL-A")["arms"][0]
+
+
+def test_shipped_investigators_choice_arms_name_their_regimens(knowledge_base):
+    arms = {
+        (arm.trial.key, arm.key): sorted(r.key for r in arm.allowed_regimens.all())
+        for arm in TrialArm.objects.filter(allowed_regimens__isnull=False).distinct().select_related("trial")
+    }
+
+    assert arms == {
+        ("CARTITUDE-4", "SOC"): ["DPD", "PVD"],
+        ("KARMMA-3", "SR"): ["DPD", "DVD", "EPD", "IRD", "KD"],
+        ("MAJESTEC-3", "DPd-DVd"): ["DPD", "DVD"],
+    }
 
 
 # --------------------------------------------------------------------------- exporting

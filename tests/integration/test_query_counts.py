@@ -31,17 +31,19 @@ PAGE_QUERIES = {
     "compare_cross_trial": 9,
     "wizard_history": 7,  # published version, revision, its document
     "wizard_patient": 7,
-    # + the rules (version, settings, options, modifiers, regimen components, actions),
-    # regimens, approvals, actions, trials, arms, results, sources
-    "wizard_options": 21,
+    # + the rules (version, settings, options, modifiers, regimen components, actions, and the trial
+    # evidence compiled with them: trials, arms with allowed regimens (2), PFS hazard ratios, regimen
+    # names), regimens, approvals, actions, trials, arms, results, sources
+    "wizard_options": 26,
     "case_list": 6,  # count, cases of the page with their number of lines
     # Pages of patient data also write their access record (audit/): + 1.
     "case_detail": 15,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 9,  # meeting, attendees, agenda with cases, decisions; the access record
-    "meeting_case": 33,  # the rules (6), the published document, the presenter (7); the record + its case code
+    # the rules (6) with the trial evidence (5), the published document, the presenter (7); the record + its case code
+    "meeting_case": 38,
     "minutes_pdf": 9,
-    "api_recommendations": 12,  # version, revision, the rules (6)
+    "api_recommendations": 17,  # version, revision, the rules (6) with the trial evidence (5)
 }
 
 

@@ -42,7 +42,7 @@ def test_recommendations_double_refractory_lists_svd_and_the_cd38_reason(board_c
 
     assert response.status_code == 200
     body = response.json()
-    assert body["algorithm_version"] == "2025.1"
+    assert body["algorithm_version"] == "2026.1"
     assert "SVD" in [o["key"] for o in body["options"]]
     assert body["settings"][0]["key"] == "len_and_cd38_refractory"
     reasons = {n["key"]: n["reason"] for n in body["not_recommended"]}

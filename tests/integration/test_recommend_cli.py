@@ -34,7 +34,7 @@ def test_recommend_file_prints_options_settings_exclusions_and_version(knowledge
     out, _ = _run(str(facts))
 
     body = json.loads(out)
-    assert body["algorithm_version"] == "2025.1"
+    assert body["algorithm_version"] == "2026.1"
     assert {"key", "kind", "category", "cautions", "rationale", "trials"} <= set(body["options"][0])
     assert "SVD" in [o["key"] for o in body["options"]]
     assert {"key", "reason"} <= set(body["not_recommended"][0])

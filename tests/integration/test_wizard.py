@@ -127,7 +127,7 @@ def test_wizard_options_double_refractory(board_client, knowledge_base):
     assert "Not recommended here, and why" in html
     assert "anti-CD38-refractory" in html
     # version, sources, compare link, seed differences
-    assert "Algorithm version <strong>2025.1</strong>" in html
+    assert "Algorithm version <strong>2026.1</strong>" in html
     assert "Barilà G" in html
     assert re.search(r'href="/compare/\?regimens=[A-Z0-9,-]*SVD', html)
     assert "Where the review differs from the trials" in html
@@ -209,9 +209,10 @@ def test_wizard_same_options_as_cli_and_api(board_client, knowledge_base, tmp_pa
         # session, user, the user's and the groups' permissions, published version, revision: 6
         ({}, 7),  # + the version's document (input definitions), then kept
         ({"step": "2", **DOUBLE_REFRACTORY}, 7),
-        # + rules, regimens, approvals, actions, trials, arms, results, sources ..., then kept
-        ({"step": "3", **DOUBLE_REFRACTORY, "future": "1"}, 21),
-        ({"step": "3", "len_status": "refractory", "anti_cd38_status": "naive", "prior_lines": "1"}, 21),
+        # + rules with their trial evidence, regimens, approvals, actions, trials, arms, results,
+        # sources ..., then kept
+        ({"step": "3", **DOUBLE_REFRACTORY, "future": "1"}, 26),
+        ({"step": "3", "len_status": "refractory", "anti_cd38_status": "naive", "prior_lines": "1"}, 26),
     ],
 )
 def test_wizard_query_count_is_pinned(

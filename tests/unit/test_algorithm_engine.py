@@ -17,10 +17,19 @@ from typing import Any
 import pytest
 import yaml
 
-from algorithm.engine import CaseFacts, FactsError, Rules, RulesError, evaluate, rules_from_dict
+from algorithm.engine import (
+    CaseFacts,
+    FactsError,
+    Rules,
+    RulesError,
+    evaluate,
+    rules_from_dict,
+    trial_evidence_from_documents,
+)
 from algorithm.engine.engine import DEMOTED_CATEGORY, SAFETY_RULES, Recommendation
 from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS
 from algorithm.engine.rules import (
+    CATEGORIES,
     AllOf,
     Always,
     AnyOf,
@@ -58,9 +67,20 @@ def load_regimen_documents() -> tuple[dict[str, Any], ...]:
 
 
 @functools.cache
+def load_trial_documents() -> tuple[dict[str, Any], ...]:
+    paths = sorted(PROJECT_EVIDENCE.glob("trials_*.yaml")) or sorted(SHARED_EVIDENCE.glob("trials_*.yaml"))
+    docs = []
+    for path in paths:
+        with open(path) as f:
+            docs.append(yaml.safe_load(f))
+    return tuple(docs)
+
+
+@functools.cache
 def load_rules() -> Rules:
     components, actions = regimen_components(load_regimen_documents())
-    return rules_from_dict(load_algorithm(), components, actions)
+    evidence = trial_evidence_from_documents(load_trial_documents(), load_regimen_documents())
+    return rules_from_dict(load_algorithm(), components, actions, evidence=evidence)
 
 
 @pytest.fixture(scope="session")
@@ -262,13 +282,15 @@ def test_generated_cases_cover_most_options_with_requirements() -> None:
 
 def _placements(modifier, action) -> list[tuple[Any, Any]]:
     out = []
+    rules = load_rules()
     for setting in SETTINGS:
         for option in setting.options:
             targets = action.targets
+            components = rules.components(option.key)
             reached = (
-                option.key in targets
+                targets.matches(option.key, components)
                 if targets is not None
-                else modifier.reaches(option.key, option.cautions)
+                else modifier.reaches(option.key, option.cautions, components)
             )
             if reached:
                 out.append((setting, option))
@@ -293,15 +315,24 @@ def test_modifier_action_takes_effect_when_triggered(rules: Rules, modifier, act
         rec = evaluate(facts, rules)
         if rec.excluded(option.key) and rec.excluded(option.key).basis != "modifier":
             continue  # a safety rule or the setting removed it first
-        tried += 1
         offered = rec.option(option.key)
+        if action.action in ("caution", "demote", "favour") and offered is None:
+            continue  # hidden by another rule (e.g. CAR-T eligibility) for these facts
+        tried += 1
         if action.action == "caution":
             assert offered and modifier.key in [c.modifier for c in offered.cautions]
         elif action.action == "demote":
             caution = next(c for c in offered.cautions if c.modifier == modifier.key)
             assert caution.action == "demote"
             placed = next(p.category for p in offered.settings)
-            assert offered.category == DEMOTED_CATEGORY[placed]
+            expected = action.at_most or DEMOTED_CATEGORY[placed]
+            if placed == "future":
+                expected = "future"
+            assert CATEGORIES.index(offered.category) >= CATEGORIES.index(expected)
+            assert offered.demotion, "a demotion always says what it did, also at the bottom category"
+        elif action.action == "favour":
+            caution = next(c for c in offered.cautions if c.modifier == modifier.key)
+            assert caution.action == "favour" and offered.favoured
         elif action.action == "hide":
             assert offered is None
             hidden = next(n for n in rec.not_applicable if n.key == option.key)
@@ -441,10 +472,17 @@ def test_len_refractory_cd38_naive_first_relapse_offers_isakd_and_dpd_first(rule
 
     assert [s.key for s in rec.settings] == ["len_refractory_cd38_naive_or_sensitive"]
     categories = {o.key: o.category for o in rec.options}
-    assert option_keys(rec)[:2] == ["ISA-KD", "DPD"]
-    assert {k for k, c in categories.items() if c == "preferred"} == {"ISA-KD", "DPD"}
-    assert {k for k, c in categories.items() if c == "alternative"} == {"SVD", "PVD", "KD", "DKD", "DVD"}
-    assert {"CILTA-CEL", "BVD", "BPD", "VEN-VD"} <= {k for k, c in categories.items() if c == "consider"}
+    assert option_keys(rec)[0] == "ISA-KD"
+    # The seed's two preferred options, and cilta-cel with them: CARTITUDE-4 beat PVd/DPd on PFS.
+    assert {k for k, c in categories.items() if c == "preferred"} == {"ISA-KD", "DPD", "CILTA-CEL"}
+    assert option_keys(rec).index("CILTA-CEL") < option_keys(rec).index("DPD")
+    # BPd and BVd rank with the regimens DREAMM-8 and DREAMM-7 beat (PVd, DVd).
+    assert {"SVD", "PVD", "KD", "DKD", "DVD", "BVD", "BPD"} == {
+        k for k, c in categories.items() if c == "alternative"
+    }
+    assert option_keys(rec).index("BPD") < option_keys(rec).index("PVD")
+    assert option_keys(rec).index("BVD") < option_keys(rec).index("DVD")
+    assert categories["VEN-VD"] == "consider"
     assert "lenalidomide status is refractory" in rec.settings[0].conditions
 
 
@@ -453,7 +491,7 @@ def test_len_refractory_case_lists_lenalidomide_regimens_as_not_recommended(rule
 
     for key in ("DRD", "KRD", "ERD", "IRD"):
         excluded = rec.excluded(key)
-        assert excluded and excluded.basis == "safety"
+        assert excluded and excluded.basis == "safety" and excluded.modifier == "REFRACTORY-LEN"
         assert "lenalidomide-refractory" in excluded.reason
         assert key not in option_keys(rec)
 
@@ -475,7 +513,7 @@ def test_dara_len_double_refractory_excludes_anti_cd38_retreatment_with_reason(r
         assert excluded is not None and key not in option_keys(rec)
         assert "anti-CD38" in excluded.reason
         assert "seed-barila-2025" in excluded.sources and "LYNX" in excluded.trials
-        assert excluded.modifier == "MOD-CD38-RETREAT"
+        assert excluded.modifier == "REFRACTORY-CD38"
     assert not any(
         "DARATUMUMAB" in rules.components(k) or "ISATUXIMAB" in rules.components(k) for k in option_keys(rec)
     )
@@ -502,7 +540,7 @@ def test_ven_vd_not_offered_when_bortezomib_refractory(rules: Rules) -> None:
     rec = recommend(rules, **{**LEN_REFRACTORY_CD38_NAIVE, "bortezomib_status": "refractory"}, t_11_14=True)
 
     assert rec.option("VEN-VD") is None
-    assert any(n.key == "VEN-VD" for n in rec.not_applicable)
+    assert "bortezomib-refractory" in rec.excluded("VEN-VD").reason
 
 
 def test_unknown_car_t_eligibility_makes_car_t_conditional(rules: Rules) -> None:
@@ -536,8 +574,10 @@ def test_heart_failure_ranks_carfilzomib_regimens_below_dpd(rules: Rules) -> Non
 
     keys = option_keys(rec)
     isakd = rec.option("ISA-KD")
-    assert keys[0] == "DPD"
-    assert isakd.category == "alternative" and isakd.demoted_from == "preferred"
+    assert keys.index("DPD") < keys.index("ISA-KD")
+    # Out of preferred and alternative; the trials that excluded LVEF < 40% are named.
+    assert isakd.category == "consider" and isakd.demoted_from == "preferred"
+    assert "IKEMA" in next(c.message for c in isakd.cautions if c.modifier == "TRIAL-FIT")
     assert keys.index("ISA-KD") > keys.index("SVD") and keys.index("ISA-KD") > keys.index("PVD")
     caution = next(c for c in isakd.cautions if c.modifier == "MOD-CFZ-CV")
     assert caution.action == "demote" and caution.source == "emn-siia-cfz-2019"
@@ -639,16 +679,19 @@ def _rules_offering(rules: Rules, keys: list[str]) -> Rules:
 @pytest.mark.parametrize(
     "key, facts, words",
     [
-        ("DRD", {"len_status": "refractory"}, "lenalidomide-refractory"),
-        ("DPD", {"anti_cd38_status": "refractory"}, "anti-CD38-refractory"),
-        ("ISA-KD", {"anti_cd38_status": "refractory"}, "anti-CD38-refractory"),
+        ("DRD", {"len_status": "refractory"}, "contains lenalidomide, to which the disease is refractory"),
+        ("DPD", {"anti_cd38_status": "refractory"}, "contains an anti-CD38 antibody"),
+        ("ISA-KD", {"anti_cd38_status": "refractory"}, "contains an anti-CD38 antibody"),
+        ("PVD", {"pomalidomide_status": "refractory"}, "contains pomalidomide"),
+        ("KD", {"carfilzomib_status": "refractory"}, "contains carfilzomib"),
         ("VEN-VD", {"t_11_14": False}, "t(11;14)"),
     ],
 )
 def test_safety_rules_hold_even_if_the_rules_offer_the_regimen(rules: Rules, key, facts, words) -> None:
-    rec = evaluate(CaseFacts(**facts), _rules_offering(rules, [key, "PVD"]))
+    other = "SD" if key == "PVD" else "PVD"
+    rec = evaluate(CaseFacts(**facts), _rules_offering(rules, [key, other]))
 
-    assert option_keys(rec) == ["PVD"]
+    assert option_keys(rec) == [other]
     assert rec.excluded(key).basis == "safety" and words in rec.excluded(key).reason
 
 

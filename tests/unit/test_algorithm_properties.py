@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from algorithm.engine import CaseFacts, FactsError, evaluate
-from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, FieldSpec
+from algorithm.engine.engine import _population_matches
+from algorithm.engine.facts import EXPOSURE_CLASSES, FIELD_SPECS, STATUS_DRUGS, FieldSpec
+from algorithm.engine.rules import CATEGORIES
 from tests.unit.test_algorithm_engine import load_rules
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,6 +91,47 @@ def test_never_offers_anti_cd38_to_anti_cd38_refractory(data: dict[str, Any]) ->
 
     for key, components in offered_components(facts):
         assert "anti_cd38" not in components, key
+
+
+@pytest.mark.parametrize("status", ["pomalidomide_status", "bortezomib_status", "carfilzomib_status"])
+@PROPERTY_SETTINGS
+@given(data=fact_dicts())
+def test_never_offers_a_drug_the_disease_is_refractory_to(status: str, data: dict[str, Any]) -> None:
+    facts = facts_from({**data, status: "refractory"})
+    drug = STATUS_DRUGS[status][0]
+    rules = load_rules()
+
+    for option in evaluate(facts, rules).options:
+        if drug in rules.components(option.key):
+            # the one exception: a trial cited for it enrolled such patients, and a caution says so
+            assert any(
+                c.modifier.startswith("REFRACTORY-") and "enrolled" in c.message for c in option.cautions
+            )
+
+
+@PROPERTY_SETTINGS
+@given(fact_dicts())
+def test_options_are_listed_by_category_and_randomised_evidence_is_never_ranked_below(
+    data: dict[str, Any],
+) -> None:
+    facts = facts_from(data)
+    rules = load_rules()
+
+    rec = evaluate(facts, rules)
+
+    order = [o.key for o in rec.options]
+    categories = [CATEGORIES.index(o.category) for o in rec.options]
+    assert categories == sorted(categories)
+    for comp in rules.evidence.comparisons:
+        if comp.better not in order or comp.worse not in order:
+            continue
+        if order.index(comp.better) < order.index(comp.worse):
+            continue
+        if _population_matches(facts, rules, comp.trial) is not True:
+            continue
+        better = rec.option(comp.better)
+        assert better.demotion, f"{comp.better} below {comp.worse} ({comp.trial}) without a patient factor"
+        assert any(d.trial == comp.trial and d.effect == "not_applied" for d in better.dominance)
 
 
 @PROPERTY_SETTINGS
