@@ -275,7 +275,9 @@ class _Lookups:
     def __init__(self, rec: dict, document: dict) -> None:
         options = rec.get("options", [])
         keys = {o["key"] for o in options} | {n["key"] for n in rec.get("not_recommended", [])}
-        keys |= {n["key"] for n in rec.get("not_applicable", [])}
+        keys |= {n["key"] for n in rec.get("not_applicable", [])} | {
+            n["key"] for n in rec.get("not_placed", [])
+        }
         self.regimens = {
             r.key: r
             for r in Regimen.objects.filter(key__in=keys)
@@ -300,6 +302,17 @@ class _Lookups:
 
     def refs(self, keys) -> list[dict[str, str]]:
         return [self.sources[k] for k in keys or () if k in self.sources]
+
+
+def _quoted(refs: list[dict[str, str]], quotes, prefix: str) -> list[dict[str, str]]:
+    """Source links with the verbatim phrase each was read from, where the rule kept one."""
+    by_source = {q.get("source"): q.get("text", "") for q in quotes}
+    return [
+        {**ref, "quote": by_source.get(ref["key"], ""), "quote_id": f"quote-{prefix}-{i}"}
+        if by_source.get(ref["key"])
+        else ref
+        for i, ref in enumerate(refs)
+    ]
 
 
 def _option(option: dict, kb: _Lookups, questions: list[dict]) -> dict[str, Any]:
@@ -327,9 +340,9 @@ def _option(option: dict, kb: _Lookups, questions: list[dict]) -> dict[str, Any]
             "because": list(c.get("because") or ()),
             "message": c.get("message", ""),
             "modifier": c.get("modifier", ""),
-            "sources": kb.refs(c.get("sources")),
+            "sources": _quoted(kb.refs(c.get("sources")), c.get("quotes") or (), f"{key}-{n}"),
         }
-        for c in option.get("cautions") or ()
+        for n, c in enumerate(option.get("cautions") or ())
     ]
     available = sorted(
         {a["agency"] for a in approvals if a["status"] in AVAILABLE_STATUSES},
@@ -352,6 +365,13 @@ def _option(option: dict, kb: _Lookups, questions: list[dict]) -> dict[str, Any]
         "conditional": bool(option.get("conditional")),
         "needs_text": option.get("needs_text", ""),
         "demoted_from": category_title(option.get("demoted_from") or ""),
+        "demotion": option.get("demotion") or "",
+        "category_reason": option.get("category_reason") or "",
+        "favoured": bool(option.get("favoured")),
+        "dominance": [
+            {"trial": d.get("trial", ""), "effect": d.get("effect", ""), "text": d.get("text", "")}
+            for d in option.get("dominance") or ()
+        ],
         "status_note": option.get("status_note") or "",
         "evidence_gap": option.get("evidence_gap") or "",
         "headlines": headlines,
@@ -419,6 +439,17 @@ def present(rec: dict[str, Any], document: dict | None = None) -> dict[str, Any]
             {"key": n["key"], "label": kb.label(n["key"]), "reason": n.get("reason", "")}
             for n in rec.get("not_applicable", [])
         ],
+        "not_placed": [
+            {
+                "key": n["key"],
+                "label": kb.label(n["key"]),
+                "url": kb.url(n["key"]),
+                "reason": n.get("reason", ""),
+            }
+            for n in rec.get("not_placed", [])
+        ],
+        "category_rule": rec.get("category_rule", ""),
+        "dominance_rule": rec.get("dominance_rule", ""),
         "compare_keys": [o["key"] for o in options if o["is_regimen"] and o["category"] != "future"],
         "related_questions": [
             {"id": q["id"], "topic": q.get("topic", ""), "detail": q.get("detail", "")}
