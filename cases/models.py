@@ -104,7 +104,12 @@ class CaseQuerySet(models.QuerySet):
             Prefetch("overrides", queryset=FactOverride.objects.select_related("created_by")),
             Prefetch(
                 "decisions",
-                queryset=Decision.objects.select_related("meeting", "recorded_by").order_by("-recorded_at"),
+                queryset=Decision.objects.select_related("meeting", "recorded_by", "outcome").order_by(
+                    "-recorded_at"
+                ),
+            ),
+            Prefetch(
+                "decisions__outcome__responses", queryset=ResponseAssessment.objects.order_by("date", "pk")
             ),
         )
 

@@ -23,7 +23,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cases.survival import Estimate, Observation, at_risk, kaplan_meier, months_between, quartiles, risk_times
+from cases.survival import (
+    Estimate,
+    Observation,
+    at_risk,
+    kaplan_meier,
+    median_label,
+    months_between,
+    quartiles,
+    risk_times,
+)
 
 MIN_PATIENTS = 10
 MONTH = "month"
@@ -186,6 +195,10 @@ class Group:
     @property
     def drawn(self) -> bool:
         return self.estimate is not None
+
+    @property
+    def median_text(self) -> str:
+        return median_label(self.estimate) if self.estimate else ""
 
 
 def survival_groups(

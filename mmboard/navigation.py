@@ -7,6 +7,7 @@ MENU = [
     ("Board", "home", None, None),
     ("Cases", "cases:case_list", "cases.view_case", "/cases/"),
     ("Meetings", "cases:meeting_list", "cases.view_meeting", "/meetings/"),
+    ("Outcomes", "cases:outcomes", "cases.view_outcome", "/outcomes/"),
     ("Algorithm", "algorithm", "regimens.view_algorithmversion", "/algorithm/"),
     ("Compare", "compare", "regimens.view_result", "/compare/"),
     ("Regimens", "regimens:regimen_list", "regimens.view_regimen", "/regimens/"),
