@@ -298,6 +298,7 @@ def km_figure(
                 "mode": "text",
                 "text": [str(n) for n in group.at_risk],
                 "textfont": {"size": 12, "color": OKABE_ITO[index % len(OKABE_ITO)]},
+                "cliponaxis": False,  # the count at 0 months sits on the axis
                 "showlegend": False,
                 "hoverinfo": "skip",
                 "meta": {"kind": "at_risk", "group": group.key, "at_risk": list(group.at_risk)},
@@ -310,11 +311,11 @@ def km_figure(
     split = risk_px / (plot_px + risk_px)
     layout = _layout(height)
     layout.update(
-        margin={"l": 10, "r": 20, "t": 10, "b": legend_px + 40},
+        margin={"l": 10, "r": 20, "t": legend_px, "b": 50},
         showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top", "traceorder": "normal",
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "traceorder": "normal",
                 "font": {"size": 12}},
-        xaxis={"title": {"text": _esc(x_title)}, "range": [0, x_max], "anchor": "y2", "tickvals": list(times),
+        xaxis={"title": {"text": _esc(x_title)}, "range": [-0.03 * x_max, x_max], "anchor": "y2", "tickvals": list(times),
                "gridcolor": "#e3e7eb", "zeroline": False, "fixedrange": True},
         yaxis={"domain": [split + 0.08, 1], "range": [0, 1.04], "tickformat": ".0%", "gridcolor": "#e3e7eb",
                "zeroline": False, "fixedrange": True, "automargin": True},
@@ -360,7 +361,8 @@ def share_figure(
             "name": _esc(labels.get(key, key)),
             "orientation": "h" if horizontal else "v",
             "marker": {"color": colour, "line": {"color": "#1b1f24", "width": 1},
-                       "pattern": {"shape": pattern, "fgcolor": "#1b1f24", "size": 7, "solidity": 0.2}},
+                       "pattern": {"shape": pattern, "fgcolor": "#1b1f24", "size": 7, "solidity": 0.2,
+                                   "fillmode": "overlay"}},
             "customdata": [[c, r.total] for c, r in zip(counts, rows, strict=True)],
             "hovertemplate": f"{_esc(labels.get(key, key))}: %{{customdata[0]}} of %{{customdata[1]}}"
                              " decisions (%{" + ("x" if horizontal else "y") + ":.0f}%)<extra></extra>",
@@ -370,7 +372,7 @@ def share_figure(
         traces.append(bar)
     layout = _layout(max(260, 40 * len(rows) + 170) if horizontal else 380)
     share_axis = {"title": {"text": _esc(axis_title)}, "range": [0, 100], "ticksuffix": "%", "gridcolor": "#e3e7eb",
-                  "fixedrange": True}  # fmt: skip
+                  "fixedrange": True, "automargin": True}  # fmt: skip
     category_axis = {"type": "category", "automargin": True, "fixedrange": True, "categoryorder": "array",
                      "categoryarray": categories}  # fmt: skip
     if horizontal:
@@ -379,8 +381,8 @@ def share_figure(
         barmode="stack",
         bargap=0.3,
         showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": -0.18 if horizontal else -0.2, "yanchor": "top"},
-        margin={"l": 10, "r": 20, "t": 10, "b": 110},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
+        margin={"l": 10, "r": 20, "t": 60, "b": 60},
         xaxis=share_axis if horizontal else category_axis,
         yaxis=category_axis if horizontal else share_axis,
     )

@@ -3,7 +3,7 @@
 from django.db import migrations
 
 from cases import outcomes
-from cases.roles import ROLES
+from cases.roles import FOLLOW_UP_ROLES
 from regimens.roles import sync_roles
 
 
@@ -21,7 +21,7 @@ def derive(apps, schema_editor):
 
 
 def roles(apps, schema_editor):
-    sync_roles(apps, schema_editor, roles=ROLES)
+    sync_roles(apps, schema_editor, roles=FOLLOW_UP_ROLES)
 
 
 class Migration(migrations.Migration):

@@ -210,8 +210,8 @@ def _query(filters: outcomes.Filters, **extra: str) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
-def _months(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+def _days(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 KM_ENDPOINTS = {
@@ -368,14 +368,14 @@ def delay_table(filters, courses) -> Chart:
     by_regimen = outcomes.start_delays(courses, outcomes.by_regimen)
 
     def row(delay: outcomes.Delay) -> list[Cell]:
-        return [Cell(delay.label), Cell(str(delay.n), num=True), Cell(_months(delay.median), num=True),
-                Cell(f"{_months(delay.q1)}–{_months(delay.q3)}", num=True)]  # fmt: skip
+        return [Cell(delay.label), Cell(str(delay.n), num=True), Cell(_days(delay.median), num=True),
+                Cell(f"{_days(delay.q1)}–{_days(delay.q3)}", num=True)]  # fmt: skip
 
     first = overall[0] if overall else None
     caption = (
         _("Median %(median)s days (interquartile range %(q1)s–%(q3)s) from the board's decision to the start "
-          "of %(n)s treatments.") % {"median": f"{first.median:.0f}", "q1": f"{first.q1:.0f}",
-                                     "q3": f"{first.q3:.0f}", "n": first.n}
+          "of %(n)s treatments.") % {"median": _days(first.median), "q1": _days(first.q1),
+                                     "q3": _days(first.q3), "n": first.n}
         if first else _("No treatment start recorded in this selection.")
     )  # fmt: skip
     return Chart(
