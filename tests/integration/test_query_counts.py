@@ -35,12 +35,14 @@ PAGE_QUERIES = {
     # regimens, approvals, actions, trials, arms, results, sources
     "wizard_options": 21,
     "case_list": 6,  # count, cases of the page with their number of lines
-    "case_detail": 14,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
+    "case_detail": 15,  # case, lines, components, overrides, decisions with follow-up, its responses, drugs,
+    # history (4), decision rows
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 8,  # meeting, attendees, agenda with cases, decisions
     "meeting_case": 24,  # the recommendation compiles the rules (6)
     "minutes_pdf": 8,
     "api_recommendations": 12,  # version, revision, the rules (6)
+    "outcomes": 8,  # the two revisions, decisions with case, meeting and follow-up, responses, trial medians
 }
 
 
