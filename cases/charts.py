@@ -194,6 +194,7 @@ def km_figure(
     groups: list[Any],
     references: dict[str, list[TrialReference]],
     *,
+    legends: dict[str, str],
     x_title: str,
     at_risk_title: str,
     reference_note: str,
@@ -201,8 +202,9 @@ def km_figure(
 ) -> dict[str, Any]:
     """Kaplan-Meier step curves with 95% CI bands, censoring ticks and numbers at risk under the plot.
 
-    `groups`: cases.outcomes.Group, drawn when it has an estimate. `references`: trial medians by
-    group key, drawn at survival 0.5 as hollow diamonds, labelled as another population.
+    `groups`: cases.outcomes.Group, drawn when it has an estimate, each named in the legend by
+    `legends[key]`. `references`: trial medians by group key, drawn at survival 0.5 as hollow
+    diamonds, labelled as another population.
     """
     drawn = [g for g in groups if g.estimate is not None]
     if not drawn:
@@ -219,9 +221,7 @@ def km_figure(
         x = list(estimate.times)
         lower = [s if v is None else v for v, s in zip(estimate.lower, estimate.survival, strict=True)]
         upper = [s if v is None else v for v, s in zip(estimate.upper, estimate.survival, strict=True)]
-        legend = (
-            f"{_esc(_short(group.label, 40))}: median {_esc(group.median_text)} · n={len(group.observations)}"
-        )
+        legend = _esc(legends[group.key])
         traces.append({"type": "scatter", "x": x, "y": upper, "mode": "lines", "line": {"width": 0, "shape": "hv"},
                        "hoverinfo": "skip", "showlegend": False, "legendgroup": group.key,
                        "meta": {"kind": "ci_upper", "group": group.key}})  # fmt: skip

@@ -625,7 +625,7 @@ class FollowUpForm(FieldsetsMixin, forms.Form):
         decision = self.decision
         decision.status = data["status"]
         decision.deviation_reason = data.get("not_started_reason") or ""
-        decision.deviation_note = data.get("not_started_note") or "" if decision.deviation_reason else ""
+        decision.deviation_note = (data.get("not_started_note") or "") if decision.deviation_reason else ""
         decision.save(update_fields=["status", "deviation_reason", "deviation_note"])
         outcome = self.outcome or Outcome(decision=decision)
         for name in self.DATES:

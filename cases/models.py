@@ -14,6 +14,7 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cases import outcomes
@@ -445,19 +446,19 @@ class DeviationReason(models.TextChoices):
 class Concordance(models.TextChoices):
     """Where the chosen option stood in the recommendation the board saw."""
 
-    PREFERRED = outcomes.PREFERRED, "preferred"
+    PREFERRED = outcomes.PREFERRED, _("preferred")
     """A preferred option of the setting."""
-    ALTERNATIVE = outcomes.ALTERNATIVE, "alternative"
+    ALTERNATIVE = outcomes.ALTERNATIVE, _("alternative")
     """An alternative option."""
-    CONSIDER = outcomes.CONSIDER, "consider"
+    CONSIDER = outcomes.CONSIDER, _("consider")
     """An option to consider."""
-    FUTURE = outcomes.FUTURE, "future"
+    FUTURE = outcomes.FUTURE, _("future")
     """An option the algorithm expects to arrive."""
-    NOT_AMONG_OPTIONS = outcomes.NOT_AMONG_OPTIONS, "not among the options"
+    NOT_AMONG_OPTIONS = outcomes.NOT_AMONG_OPTIONS, _("not among the options")
     """Something the recommendation did not list (e.g. "other")."""
-    NOT_RECOMMENDED = outcomes.NOT_RECOMMENDED, "not recommended"
+    NOT_RECOMMENDED = outcomes.NOT_RECOMMENDED, _("not recommended")
     """An option the recommendation excluded, with its reason."""
-    NO_RECOMMENDATION = outcomes.NO_RECOMMENDATION, "no recommendation available"
+    NO_RECOMMENDATION = outcomes.NO_RECOMMENDATION, _("no recommendation available")
     """The algorithm gave no recommendation (none published, or the facts were refused)."""
 
 
@@ -576,22 +577,22 @@ class Decision(models.Model):
 
 
 class DatePrecision(models.TextChoices):
-    DAY = "day", "day"
+    DAY = "day", _("day")
     """The exact day is known."""
-    MONTH = "month", "month"
+    MONTH = "month", _("month")
     """Only the month is known (stored as its first day)."""
 
 
 class ProgressionBasis(models.TextChoices):
     """How a progression was established (IMWG criteria)."""
 
-    LABORATORY = "laboratory", "laboratory: M-protein or free light chains (IMWG)"
+    LABORATORY = "laboratory", _("laboratory: M-protein or free light chains (IMWG)")
     """Serum/urine M-protein or involved free light chain rise meeting the IMWG criteria."""
-    IMAGING = "imaging", "imaging: new or growing lesions"
+    IMAGING = "imaging", _("imaging: new or growing lesions")
     """New bone or soft-tissue lesions, or growth of known ones."""
-    MARROW = "marrow", "bone marrow plasma cells"
+    MARROW = "marrow", _("bone marrow plasma cells")
     """Rise of bone marrow plasma cells."""
-    CLINICAL = "clinical", "clinical: new CRAB features or symptoms"
+    CLINICAL = "clinical", _("clinical: new CRAB features or symptoms")
     """Clinical progression (hypercalcaemia, renal failure, anaemia, bone disease)."""
 
 

@@ -128,9 +128,9 @@ def risk_times(longest: float) -> list[float]:
     return [float(t) for t in range(0, int(longest) + 1, step)] or [0.0]
 
 
-def median_label(estimate: Estimate) -> str:
-    """'14.2 months (95% CI 10.1–NR)', 'not reached (95% CI 12.0–NR)'."""
-    value = "not reached" if estimate.median is None else f"{estimate.median:.1f} months"
+def median_label(estimate: Estimate, months: str = "months", not_reached: str = "not reached") -> str:
+    """'14.2 months (95% CI 10.1–NR)', 'not reached (95% CI 12.0–NR)' (words given by the caller)."""
+    value = not_reached if estimate.median is None else f"{estimate.median:.1f} {months}"
     low = "NE" if estimate.median_low is None else f"{estimate.median_low:.1f}"
     high = "NR" if estimate.median_high is None else f"{estimate.median_high:.1f}"
     return f"{value} (95% CI {low}–{high})"

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases import charts, outcomes
+from cases import charts, outcomes, survival
 from cases.forms import FollowUpForm, ResponseFormSet
 from cases.models import CasesRevision, Concordance, Decision, DecisionStatus, DeviationReason, Outcome
 from mmboard.http import HtmxHttpRequest, done, page_or_partial, vary_on_htmx, wants_partial
@@ -210,6 +210,10 @@ def _query(filters: outcomes.Filters, **extra: str) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
+def _median_text(group: outcomes.Group) -> str:
+    return survival.median_label(group.estimate, months=_("months"), not_reached=_("not reached"))
+
+
 def _days(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
@@ -232,9 +236,15 @@ def km_chart(filters, endpoint: str, grouping: str, courses, references) -> Char
     drawn_keys = {g.key for g in drawn}
     refs = references if (endpoint == outcomes.PFS and grouping == "regimen") else {}
     chart_id = f"km-{endpoint}-{grouping}"
+    medians = {g.key: _median_text(g) for g in groups if g.drawn}
     figure = charts.km_figure(
         drawn,
         {k: v for k, v in refs.items() if k in drawn_keys},
+        legends={
+            g.key: _("%(group)s: median %(median)s · n=%(n)s")
+            % {"group": g.label[:40], "median": medians[g.key], "n": len(g.observations)}
+            for g in drawn
+        },
         x_title=_("months from the start of the decided treatment"),
         at_risk_title=_("Number at risk"),
         reference_note=_("trial population, not this unit's patients"),
@@ -253,7 +263,7 @@ def km_chart(filters, endpoint: str, grouping: str, courses, references) -> Char
     rows = []
     for group in groups:
         if group.drawn and group.key in drawn_keys:
-            median = Cell(group.median_text)
+            median = Cell(medians[group.key])
         elif group.drawn:
             median = Cell(_("not drawn: only the %(n)s largest groups are") % {"n": MAX_GROUPS})
         else:
@@ -282,7 +292,8 @@ def km_chart(filters, endpoint: str, grouping: str, courses, references) -> Char
               "anything; their counts are in the table.") % {"groups": ", ".join(small), "n": outcomes.MIN_PATIENTS}
         )  # fmt: skip
     if drawn:
-        sentences = [f"{g.label}: median {g.median_text}, {g.events} events in {len(g.observations)} treatments"
+        sentences = [_("%(group)s: median %(median)s, %(events)s events in %(n)s treatments")
+                     % {"group": g.label, "median": medians[g.key], "events": g.events, "n": len(g.observations)}
                      for g in drawn]  # fmt: skip
         caption = "; ".join(sentences) + "."
     else:
