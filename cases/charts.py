@@ -190,6 +190,21 @@ def _empty(message: str, height: int = 160) -> dict[str, Any]:
     return {"data": [], "layout": layout}
 
 
+def _steps(times: list[float], *series: list[float]) -> tuple[list[float], ...]:
+    """The points where a step curve (and its bands) change, plus the last: the same drawing, less data.
+
+    At a time with censorings only, a Kaplan-Meier estimate and its interval stay as they were.
+    """
+    keep = [
+        i for i in range(len(times))
+        if i in (0, len(times) - 1) or any(s[i] != s[i - 1] for s in series)
+    ]  # fmt: skip
+    return (
+        [round(times[i], 3) for i in keep],
+        *([round(s[i], 4) for i in keep] for s in series),
+    )
+
+
 def km_figure(
     groups: list[Any],
     references: dict[str, list[TrialReference]],
@@ -218,9 +233,9 @@ def km_figure(
     for index, group in enumerate(drawn):
         estimate = group.estimate
         colour, dash = OKABE_ITO[index % len(OKABE_ITO)], DASHES[index % len(DASHES)]
-        x = list(estimate.times)
         lower = [s if v is None else v for v, s in zip(estimate.lower, estimate.survival, strict=True)]
         upper = [s if v is None else v for v, s in zip(estimate.upper, estimate.survival, strict=True)]
+        x, survival, lower, upper = _steps(list(estimate.times), list(estimate.survival), lower, upper)
         legend = _esc(legends[group.key])
         traces.append({"type": "scatter", "x": x, "y": upper, "mode": "lines", "line": {"width": 0, "shape": "hv"},
                        "hoverinfo": "skip", "showlegend": False, "legendgroup": group.key,
@@ -233,7 +248,7 @@ def km_figure(
                 "type": "scatter",
                 "name": legend,
                 "x": x,
-                "y": list(estimate.survival),
+                "y": survival,
                 "mode": "lines",
                 "line": {"color": colour, "width": 2.5, "shape": "hv", "dash": dash},
                 "legendgroup": group.key,
@@ -246,8 +261,8 @@ def km_figure(
                 {
                     "type": "scatter",
                     "name": f"{_esc(_short(group.label, 40))}: censored",
-                    "x": list(estimate.censor_times),
-                    "y": list(estimate.censor_survival),
+                    "x": [round(t, 3) for t in estimate.censor_times],
+                    "y": [round(v, 4) for v in estimate.censor_survival],
                     "mode": "markers",
                     "marker": {"symbol": "line-ns-open", "size": 11, "color": colour, "line": {"width": 2}},
                     "legendgroup": group.key,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -52,12 +53,7 @@ class Estimate:
 
     def _index_at(self, t: float) -> int:
         """The last time point at or before `t` (the step function is right-continuous)."""
-        index = 0
-        for i, time in enumerate(self.times):
-            if time > t:
-                break
-            index = i
-        return index
+        return max(bisect_right(self.times, t) - 1, 0)
 
     def survival_at(self, t: float) -> float:
         return 1.0 if t < self.times[0] else self.survival[self._index_at(t)]
