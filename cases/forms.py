@@ -497,7 +497,9 @@ class FollowUpForm(FieldsetsMixin, forms.Form):
     next_treatment = DayOrMonthField(label=_("Start of the next treatment"), required=False)
     death = DayOrMonthField(label=_("Death"), required=False)
     last_contact = DayOrMonthField(
-        label=_("Last contact"), required=False, help_text=_("The last day the patient was seen or heard of.")
+        label=_("Last contact"),
+        required=False,
+        help_text=_("The last day (or month) the patient was seen or heard of, e.g. 2026-03-14 or 2026-03."),
     )
     notes = forms.CharField(
         label=_("Notes"),
