@@ -281,6 +281,25 @@ def test_chart_csv_and_patient_csv_carry_codes_never_notes(board_client, cohort)
     assert "Private note" not in body and "Synthetic rationale" not in body
 
 
+@pytest.mark.parametrize(
+    ("chart", "first_line"),
+    [
+        ("time-to-start", 'Treatments,Started,"Median, days","Interquartile range, days"'),
+        ("deviations", "Reason,Decisions"),
+        (
+            "concordance-setting",
+            "Setting,Decisions,preferred,alternative,not among the options,not recommended",
+        ),
+    ],
+)
+def test_every_chart_has_its_csv(board_client, cohort, chart, first_line):
+    response = board_client.get(reverse("cases:outcomes"), {"format": "csv", "chart": chart})
+
+    assert response.status_code == 200
+    assert response.content.decode().splitlines()[0] == first_line
+    assert board_client.get(reverse("cases:outcomes"), {"format": "csv", "chart": "nope"}).status_code == 404
+
+
 def test_patient_list_needs_case_access(client, django_user_model, cohort):
     user = django_user_model.objects.create_user(username="reader", password=PASSWORD)
     user.user_permissions.add(Permission.objects.get(codename="view_outcome"))
