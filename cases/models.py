@@ -475,25 +475,27 @@ class DecisionQuerySet(models.QuerySet):
         return self.order_by("-recorded_at", "-pk")
 
     def for_outcomes(self):
-        """/outcomes/: every decision with its case code, meeting date and follow-up; no snapshot."""
-        return (
-            self.select_related("case", "meeting", "outcome")
-            .defer(
-                "snapshot",
-                "rationale",
-                "dissent",
-                "patient_preference",
-                "deviation_note",
-                "case__notes",
-                "case__car_t_notes",
-                "meeting__notes",
-                "outcome__notes",
-            )
-            .prefetch_related(
-                Prefetch("outcome__responses", queryset=ResponseAssessment.objects.order_by("date", "pk"))
-            )
-            .order_by("pk")
-        )
+        """/outcomes/: every decision as a plain row with its case code, meeting date and follow-up dates.
+
+        Rows, not instances: thousands of decisions become plain data in a few milliseconds. Only
+        columns of the covering index `cases_decision_outcomes` are read from the decision: on
+        SQLite, a column stored after the snapshot is reached through the snapshot's overflow pages.
+        """
+        return self.values(
+            "pk", *OUTCOMES_COLUMNS, "case__code", "meeting__date",
+            *(f"outcome__{name}" for name in OUTCOME_FIELDS),
+        )  # fmt: skip
+
+
+# The decision columns /outcomes/ reads, all in one covering index (see Decision.Meta.indexes).
+OUTCOMES_COLUMNS = (
+    "case", "meeting", "status", "concordance", "setting", "option_key", "algorithm_version",
+    "deviation_reason", "recorded_at", "option_label", "setting_label",
+)  # fmt: skip
+OUTCOME_FIELDS = (
+    "start", "start_precision", "progression", "progression_precision", "next_treatment",
+    "next_treatment_precision", "death", "death_precision", "last_contact", "last_contact_precision",
+)  # fmt: skip
 
 
 class Decision(models.Model):
@@ -550,6 +552,9 @@ class Decision(models.Model):
             models.Index(fields=["recorded_at"], name="%(app_label)s_%(class)s_recorded_at"),
             # Home: planned decisions whose follow-up is due, soonest first.
             models.Index(fields=["status", "follow_up"], name="%(app_label)s_%(class)s_follow_up"),
+            # /outcomes/ (DecisionQuerySet.for_outcomes): covers every column it reads, so SQLite never
+            # walks a snapshot's overflow pages to reach the columns stored after it.
+            models.Index(fields=list(OUTCOMES_COLUMNS), name="%(app_label)s_%(class)s_outcomes"),
         ]
 
     def __str__(self) -> str:
@@ -652,6 +657,14 @@ class Outcome(models.Model):
         return f"Follow-up of {self.decision_id and self.decision}"
 
 
+class ResponseAssessmentQuerySet(models.QuerySet):
+    def for_outcomes(self):
+        """/outcomes/: (decision id, date, precision, response) of every assessment, in date order."""
+        return self.values_list("outcome__decision_id", "date", "precision", "response").order_by(
+            "date", "pk"
+        )
+
+
 class ResponseAssessment(models.Model):
     """One IMWG response assessment of a decided treatment."""
 
@@ -660,6 +673,8 @@ class ResponseAssessment(models.Model):
     precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
     response = models.CharField("IMWG response", max_length=4, choices=Response)
     history = HistoricalRecords()
+
+    objects = ResponseAssessmentQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.response} on {self.date:%d/%m/%Y}"

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from cases.survival import (
     Estimate,
@@ -131,6 +132,17 @@ class Course:
 
     def observation(self, endpoint: str) -> Observation | None:
         """The course's time (months) and event for PFS or TTNT; None when the treatment did not start."""
+        return self._pfs if endpoint == PFS else self._ttnt
+
+    @cached_property
+    def _pfs(self) -> Observation | None:
+        return self._observe(PFS)
+
+    @cached_property
+    def _ttnt(self) -> Observation | None:
+        return self._observe(TTNT)
+
+    def _observe(self, endpoint: str) -> Observation | None:
         if not self.started:
             return None
         assert self.start is not None

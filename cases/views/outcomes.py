@@ -32,7 +32,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import charts, outcomes, survival
 from cases.forms import FollowUpForm, ResponseFormSet
-from cases.models import CasesRevision, Concordance, Decision, DecisionStatus, DeviationReason, Outcome
+from cases.models import (
+    CasesRevision,
+    Concordance,
+    Decision,
+    DecisionStatus,
+    DeviationReason,
+    Outcome,
+    ResponseAssessment,
+)
 from mmboard.http import HtmxHttpRequest, done, page_or_partial, vary_on_htmx, wants_partial
 from regimens.fragments import KeptFragments
 from regimens.models import Endpoint, Result
@@ -114,35 +122,31 @@ class Base:
     choices: dict[str, list[tuple[str, str]]]
 
 
-def _course(decision: Decision) -> outcomes.Course:
-    outcome = getattr(decision, "outcome", None)
+def _course(row: dict, responses: dict[int, list], tz) -> outcomes.Course:
+    """A decision row (DecisionQuerySet.for_outcomes) as the analysis's plain Course."""
 
     def at(name: str):
-        if outcome is None:
-            return None
-        return outcomes.point(getattr(outcome, name), getattr(outcome, f"{name}_precision"))
+        return outcomes.point(row[f"outcome__{name}"], row[f"outcome__{name}_precision"])
 
-    responses = ()
-    if outcome is not None:
-        responses = tuple((outcomes.point(r.date, r.precision), r.response) for r in outcome.responses.all())
+    moment = row["meeting__date"] or row["recorded_at"]
     return outcomes.Course(
-        decision_id=decision.pk,
-        code=decision.case.code,
-        decided=decision.decided_on,
-        option_key=decision.option_key,
-        option_label=decision.option_label,
-        setting=decision.setting,
-        setting_label=decision.setting_label,
-        version=decision.algorithm_version,
-        concordance=decision.concordance or outcomes.NO_RECOMMENDATION,
-        status=decision.status,
-        deviation_reason=decision.deviation_reason,
+        decision_id=row["pk"],
+        code=row["case__code"],
+        decided=moment.astimezone(tz).date(),
+        option_key=row["option_key"],
+        option_label=row["option_label"],
+        setting=row["setting"],
+        setting_label=row["setting_label"],
+        version=row["algorithm_version"],
+        concordance=row["concordance"] or outcomes.NO_RECOMMENDATION,
+        status=row["status"],
+        deviation_reason=row["deviation_reason"],
         start=at("start"),
         progression=at("progression"),
         next_treatment=at("next_treatment"),
         death=at("death"),
         last_contact=at("last_contact"),
-        responses=responses,
+        responses=tuple(responses.get(row["pk"], ())),
     )
 
 
@@ -176,8 +180,14 @@ def _references(regimen_keys: set[str]) -> dict[str, list[charts.TrialReference]
 
 
 def load_base() -> tuple[Base, int]:
-    """Decisions with their follow-up (two queries) and the trial references (one)."""
-    courses = [_course(d) for d in Decision.objects.for_outcomes()]
+    """Decisions with their follow-up, the response assessments (two queries) and the trial references (one)."""
+    responses: dict[int, list] = {}
+    for decision_id, day, precision, response in ResponseAssessment.objects.for_outcomes():
+        responses.setdefault(decision_id, []).append((outcomes.point(day, precision), response))
+    tz = timezone.get_current_timezone()
+    # No ORDER BY: SQLite then reads the covering index, not the rows; the order is made here.
+    rows = sorted(Decision.objects.for_outcomes(), key=lambda row: row["pk"])
+    courses = [_course(row, responses, tz) for row in rows]
     references = _references({c.option_key for c in courses if c.started})
     return Base(courses, references, _choices(courses)), 600 * len(courses) + 4000
 
