@@ -30,7 +30,17 @@ from simple_history.utils import bulk_create_with_history
 
 from cases import services
 from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
-from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
+from cases.models import (
+    AgendaItem,
+    Attendee,
+    Case,
+    CasesRevision,
+    Decision,
+    Meeting,
+    Outcome,
+    ResponseAssessment,
+    TherapyLine,
+)
 from regimens.models import (
     Agency,
     Approval,
@@ -406,12 +416,42 @@ def build_meetings(count: int, cases: list[Case]) -> list[Meeting]:
                 recorded_by=user,
             )
         )
-    Decision.objects.bulk_create(decisions, batch_size=BATCH)
+    for decision in decisions:  # bulk_create skips save(), which reads these from the snapshot
+        decision.derive_from_snapshot()
+    decisions = Decision.objects.bulk_create(decisions, batch_size=BATCH)
     # auto_now_add stamped them now; a decision is recorded at its meeting.
     Decision.objects.filter(meeting__in=meetings).update(
         recorded_at=Subquery(Meeting.objects.filter(pk=OuterRef("meeting_id")).values("date")[:1])
     )
+    build_follow_up(decisions, today)
+    CasesRevision.bump()  # bulk_create sends no signals; /outcomes/ must see the new rows
     return meetings
+
+
+def build_follow_up(decisions: list[Decision], today: date) -> None:
+    """Follow-up of every decision: a start, one response, and a progression, death or last contact."""
+    outcomes, responses = [], []
+    for n, decision in enumerate(decisions):
+        decided = decision.meeting.date.date()
+        start = decided + timedelta(days=7 + n % 21)
+        progression = start + timedelta(days=60 + (n * 37) % 700)
+        seen = today - timedelta(days=n % 40)
+        outcome = Outcome(decision=decision, start=min(start, today))
+        if progression <= seen:
+            outcome.progression, outcome.progression_basis = progression, "laboratory"
+            if n % 2:
+                outcome.next_treatment = min(progression + timedelta(days=30), seen)
+            if n % 7 == 0:
+                outcome.death = min(progression + timedelta(days=90), seen)
+        if outcome.death is None:
+            outcome.last_contact = max(seen, outcome.start)
+        outcomes.append(outcome)
+    outcomes = Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
+    for n, outcome in enumerate(outcomes):
+        assessed = outcome.start + timedelta(days=60)
+        if assessed <= (outcome.progression or outcome.last_contact or outcome.death):
+            responses.append(ResponseAssessment(outcome=outcome, date=assessed, response=RESPONSES[n % 4]))
+    ResponseAssessment.objects.bulk_create(responses, batch_size=BATCH)
 
 
 def build(cases: int, meetings: int = 500, trials: int = 200) -> dict[str, int]:
@@ -424,6 +464,7 @@ def build(cases: int, meetings: int = 500, trials: int = 200) -> dict[str, int]:
         "lines": TherapyLine.objects.count(),
         "meetings": Meeting.objects.count(),
         "decisions": Decision.objects.count(),
+        "follow_ups": Outcome.objects.count(),
         "trials": Trial.objects.count(),
         "results": Result.objects.count(),
     }

@@ -178,6 +178,7 @@ def pages() -> list[Page]:
         Page("meeting_detail", reverse("cases:meeting_detail", args=[meeting]), item.case.code),
         Page("meeting_case", reverse("cases:meeting_case", args=[meeting, item.pk]), case.code),
         Page("minutes_pdf", reverse("cases:minutes_pdf", args=[meeting]), "%PDF"),
+        Page("outcomes", reverse("cases:outcomes"), "Time to next treatment"),
         Page("api_recommendations", "/api/v1/recommendations", "len_and_cd38_refractory", "post",
              DOUBLE_REFRACTORY),
     ]  # fmt: skip

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cases.models import AgendaItem, Attendee, Case, Decision, FactOverride, Meeting, TherapyLine
+from cases.models import (
+    AgendaItem,
+    Attendee,
+    Case,
+    Decision,
+    FactOverride,
+    Meeting,
+    Outcome,
+    ResponseAssessment,
+    TherapyLine,
+)
 
 
 class TherapyLineInline(admin.TabularInline):
@@ -71,3 +81,26 @@ class DecisionAdmin(SimpleHistoryAdmin):
         "case", "meeting", "option_key", "option_label", "category", "algorithm_version", "snapshot",
         "recorded_by", "recorded_at",
     ]  # fmt: skip
+
+
+class ResponseAssessmentInline(admin.TabularInline):
+    model = ResponseAssessment
+    extra = 0
+    fields = ["date", "precision", "response"]
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "decision",
+        "start",
+        "progression",
+        "next_treatment",
+        "death",
+        "last_contact",
+        "updated_at",
+    ]
+    list_select_related = ["decision__case"]
+    search_fields = ["decision__case__code", "decision__option_key"]
+    readonly_fields = ["decision", "updated_by", "updated_at"]
+    inlines = [ResponseAssessmentInline]

@@ -10,5 +10,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases and meetings")
 
     def ready(self) -> None:
+        from cases import signals
+
+        signals.connect()
         # The derivation imports no Django: it says its reasons in the active language through this hook.
         derivation.translate = gettext

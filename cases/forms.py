@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from algorithm import words
@@ -14,12 +16,16 @@ from cases.models import (
     AgendaItem,
     Attendee,
     Case,
+    DatePrecision,
     Decision,
     DecisionStatus,
     DeviationReason,
     LineOutcome,
     Meeting,
+    Outcome,
+    ProgressionBasis,
     Response,
+    ResponseAssessment,
     TherapyLine,
 )
 from regimens.models import Drug, DrugClass, Regimen
@@ -461,3 +467,282 @@ def _check_deviation(form: forms.Form, data) -> None:
         form.add_error("deviation_reason", _("A deviation reason only goes with “not started”."))
     if data.get("deviation_reason") == DeviationReason.OTHER and not data.get("deviation_note"):
         form.add_error("deviation_note", _("Describe the other reason."))
+
+
+# --- Follow-up of a decided treatment ------------------------------------------------------------------
+
+DAY_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+MONTH_ONLY_FORMATS = ["%Y-%m", "%m/%Y"]
+
+
+@dataclass(frozen=True)
+class DayOrMonth:
+    """A date known to the day or only to the month (then stored as the month's first day)."""
+
+    day: date
+    precision: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.day:%m/%Y}" if self.precision == DatePrecision.MONTH else f"{self.day:%d/%m/%Y}"
+
+    def before(self, other: DayOrMonth) -> bool:
+        """Strictly before `other`; a month-precision date compares by month only."""
+        if DatePrecision.MONTH in (self.precision, other.precision):
+            return (self.day.year, self.day.month) < (other.day.year, other.day.month)
+        return self.day < other.day
+
+
+class DayOrMonthField(forms.Field):
+    """A day (2026-03-14 or 14/03/2026) or a month (2026-03 or 03/2026): a DayOrMonth."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", _("A day (2026-03-14) or, if only the month is known, a month (2026-03).")
+        )
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        return {
+            **super().widget_attrs(widget),
+            "placeholder": _("YYYY-MM-DD or YYYY-MM"),
+            "inputmode": "numeric",
+        }
+
+    def prepare_value(self, value):
+        return value.label if isinstance(value, DayOrMonth) else value
+
+    def to_python(self, value):
+        if isinstance(value, DayOrMonth) or value in self.empty_values:
+            return value or None
+        text = str(value).strip()
+        for formats, precision in (
+            (DAY_FORMATS, DatePrecision.DAY),
+            (MONTH_ONLY_FORMATS, DatePrecision.MONTH),
+        ):
+            for fmt in formats:
+                try:
+                    parsed = datetime.strptime(text, fmt).date()
+                except ValueError:
+                    continue
+                return DayOrMonth(
+                    parsed.replace(day=1) if precision == DatePrecision.MONTH else parsed, precision
+                )
+        raise ValidationError(
+            _("Enter a day as YYYY-MM-DD (e.g. 2026-03-14) or a month as YYYY-MM (e.g. 2026-03).")
+        )
+
+
+def day_or_month(day: date | None, precision: str) -> DayOrMonth | None:
+    return DayOrMonth(day, precision) if day else None
+
+
+class FollowUpStatus(models.TextChoices):
+    PLANNED = DecisionStatus.PLANNED.value, _("not started yet")
+    """Still planned."""
+    STARTED = DecisionStatus.STARTED.value, _("started")
+    """The decided treatment started."""
+    NOT_STARTED = DecisionStatus.NOT_STARTED.value, _("not started (say why)")
+    """It will not start."""
+
+
+class FollowUpForm(FieldsetsMixin, forms.Form):
+    """Start (or why not), progression, next treatment, death and last contact of a decided treatment."""
+
+    status = forms.ChoiceField(label=_("Treatment"), choices=FollowUpStatus.choices, widget=forms.RadioSelect)
+    start = DayOrMonthField(label=_("Treatment start"), required=False)
+    not_started_reason = forms.ChoiceField(
+        label=_("Why not started"), required=False, choices=[("", "—"), *DeviationReason.choices[1:]]
+    )
+    not_started_note = forms.CharField(label=_("Other reason"), max_length=300, required=False)
+    progression = DayOrMonthField(label=_("Progression"), required=False)
+    progression_basis = forms.ChoiceField(
+        label=_("Progression established by"), required=False, choices=[("", "—"), *ProgressionBasis.choices]
+    )
+    next_treatment = DayOrMonthField(label=_("Start of the next treatment"), required=False)
+    death = DayOrMonthField(label=_("Death"), required=False)
+    last_contact = DayOrMonthField(
+        label=_("Last contact"),
+        required=False,
+        help_text=_("The last day (or month) the patient was seen or heard of, e.g. 2026-03-14 or 2026-03."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the case page only, never exported. No names or dates of birth."),
+    )
+
+    FIELDSETS = [
+        (_("Start"), ["status", "start", "not_started_reason", "not_started_note"]),
+        (_("Progression and next treatment"), ["progression", "progression_basis", "next_treatment"]),
+        (_("Death or last contact"), ["death", "last_contact", "notes"]),
+    ]
+    DATES = ("start", "progression", "next_treatment", "death", "last_contact")
+
+    def __init__(self, *args, decision: Decision, outcome: Outcome | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision, self.outcome = decision, outcome
+        if not self.is_bound:
+            self.initial["status"] = decision.status
+            self.initial["not_started_reason"] = decision.deviation_reason
+            self.initial["not_started_note"] = decision.deviation_note
+            if outcome is not None:
+                for name in self.DATES:
+                    self.initial[name] = day_or_month(
+                        getattr(outcome, name), getattr(outcome, f"{name}_precision")
+                    )
+                self.initial["progression_basis"] = outcome.progression_basis
+                self.initial["notes"] = outcome.notes
+        self.fields["not_started_reason"].error_messages["invalid_choice"] = _(
+            "Choose a reason from the list."
+        )
+        self.fields["status"].error_messages["invalid_choice"] = _("Choose whether the treatment started.")
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("status")
+        start, progression = data.get("start"), data.get("progression")
+        next_treatment, death, last_contact = (
+            data.get("next_treatment"),
+            data.get("death"),
+            data.get("last_contact"),
+        )
+        today = DayOrMonth(date.today(), DatePrecision.DAY)
+        for name in self.DATES:
+            if data.get(name) and today.before(data[name]):
+                self.add_error(name, _("This date is in the future."))
+        decided = (
+            DayOrMonth(self.decision.decided_on, DatePrecision.DAY) if self.decision.decided_on else None
+        )
+        if status == DecisionStatus.STARTED:
+            if not start:
+                self.add_error("start", _("Enter the day or month the treatment started."))
+            elif decided and start.before(decided):
+                self.add_error(
+                    "start",
+                    _("The treatment cannot start before the board's decision (%(day)s).")
+                    % {"day": decided.label},
+                )
+        elif start:
+            self.add_error("start", _("A start date goes with “started”: choose it, or clear the date."))
+        if status == DecisionStatus.NOT_STARTED:
+            if not data.get("not_started_reason"):
+                self.add_error("not_started_reason", _("Say why the treatment was not started."))
+            elif data["not_started_reason"] == DeviationReason.OTHER and not data.get("not_started_note"):
+                self.add_error("not_started_note", _("Describe the other reason."))
+        elif data.get("not_started_reason"):
+            self.add_error("not_started_reason", _("A reason only goes with “not started”."))
+        if status != DecisionStatus.STARTED:
+            for name, what in (
+                ("progression", _("a progression")),
+                ("next_treatment", _("a next treatment")),
+            ):
+                if data.get(name):
+                    self.add_error(
+                        name, _("A treatment that has not started has no %(what)s.") % {"what": what}
+                    )
+        if progression and not data.get("progression_basis"):
+            self.add_error("progression_basis", _("Say how the progression was established."))
+        if data.get("progression_basis") and not progression:
+            self.add_error(
+                "progression", _("Enter the date of progression, or clear how it was established.")
+            )
+        if start:
+            for name, value, message in (
+                ("progression", progression, _("Progression cannot be before the start (%(day)s).")),
+                (
+                    "next_treatment",
+                    next_treatment,
+                    _("The next treatment cannot start before this one (%(day)s)."),
+                ),
+                ("death", death, _("Death cannot be before the start of the treatment (%(day)s).")),
+                ("last_contact", last_contact, _("The last contact cannot be before the start (%(day)s).")),
+            ):
+                if value and value.before(start) and name not in self.errors:
+                    self.add_error(name, message % {"day": start.label})
+        if death and progression and death.before(progression) and "death" not in self.errors:
+            self.add_error(
+                "death", _("Death cannot be before the progression (%(day)s).") % {"day": progression.label}
+            )
+        if death and last_contact and death.before(last_contact):
+            self.add_error(
+                "last_contact",
+                _("The last contact cannot be after the death (%(day)s).") % {"day": death.label},
+            )
+        return data
+
+    def check_responses(self, responses: list[DayOrMonth]) -> None:
+        """Response assessments need a started treatment and fall between its start and the death."""
+        data = self.cleaned_data
+        start, death = data.get("start"), data.get("death")
+        if responses and data.get("status") != DecisionStatus.STARTED:
+            self.add_error(None, _("Response assessments go with a treatment that started."))
+            return
+        for when in responses:
+            if start and when.before(start):
+                self.add_error(None, _("A response assessment (%(day)s) cannot be before the start (%(start)s).")
+                               % {"day": when.label, "start": start.label})  # fmt: skip
+            if death and death.before(when):
+                self.add_error(None, _("A response assessment (%(day)s) cannot be after the death (%(death)s).")
+                               % {"day": when.label, "death": death.label})  # fmt: skip
+
+    def save(self, user) -> Outcome:
+        data = self.cleaned_data
+        decision = self.decision
+        decision.status = data["status"]
+        decision.deviation_reason = data.get("not_started_reason") or ""
+        decision.deviation_note = (data.get("not_started_note") or "") if decision.deviation_reason else ""
+        decision.save(update_fields=["status", "deviation_reason", "deviation_note"])
+        outcome = self.outcome or Outcome(decision=decision)
+        for name in self.DATES:
+            value = data.get(name)
+            setattr(outcome, name, value.day if value else None)
+            setattr(outcome, f"{name}_precision", value.precision if value else DatePrecision.DAY)
+        outcome.progression_basis = data.get("progression_basis") or ""
+        outcome.notes = data.get("notes") or ""
+        outcome.updated_by = user
+        outcome.save()
+        return outcome
+
+
+class ResponseAssessmentForm(forms.ModelForm):
+    when = DayOrMonthField(label=_("Date of the assessment"))
+    response = forms.ChoiceField(
+        label=_("IMWG response"),
+        choices=[("", "—"), *Response.choices],
+        error_messages={
+            "invalid_choice": _("The response must be an IMWG category: sCR, CR, VGPR, PR, MR, SD or PD.")
+        },
+    )
+
+    class Meta:
+        model = ResponseAssessment
+        fields = ["response"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["when"] = DayOrMonth(self.instance.date, self.instance.precision)
+
+    def clean(self):
+        data = super().clean()
+        when = data.get("when")
+        if when and DayOrMonth(date.today(), DatePrecision.DAY).before(when):
+            self.add_error("when", _("This date is in the future."))
+        return data
+
+    def save(self, commit=True):
+        assessment = super().save(commit=False)
+        assessment.date = self.cleaned_data["when"].day
+        assessment.precision = self.cleaned_data["when"].precision
+        if commit:
+            assessment.save()
+        return assessment
+
+
+ResponseFormSet = forms.inlineformset_factory(
+    Outcome, ResponseAssessment, form=ResponseAssessmentForm, extra=2, can_delete=True, max_num=30
+)

@@ -13,10 +13,12 @@ from django.db import models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from regimens.models import Regimen, RegimenComponent
+from cases import outcomes
+from regimens.models import KnowledgeBaseRevision, Regimen, RegimenComponent
 
 
 class Sex(models.TextChoices):
@@ -103,7 +105,12 @@ class CaseQuerySet(models.QuerySet):
             Prefetch("overrides", queryset=FactOverride.objects.select_related("created_by")),
             Prefetch(
                 "decisions",
-                queryset=Decision.objects.select_related("meeting", "recorded_by").order_by("-recorded_at"),
+                queryset=Decision.objects.select_related("meeting", "recorded_by", "outcome").order_by(
+                    "-recorded_at"
+                ),
+            ),
+            Prefetch(
+                "decisions__outcome__responses", queryset=ResponseAssessment.objects.order_by("date", "pk")
             ),
         )
 
@@ -444,6 +451,25 @@ class DeviationReason(models.TextChoices):
     """See the note."""
 
 
+class Concordance(models.TextChoices):
+    """Where the chosen option stood in the recommendation the board saw."""
+
+    PREFERRED = outcomes.PREFERRED, _("preferred")
+    """A preferred option of the setting."""
+    ALTERNATIVE = outcomes.ALTERNATIVE, _("alternative")
+    """An alternative option."""
+    CONSIDER = outcomes.CONSIDER, _("consider")
+    """An option to consider."""
+    FUTURE = outcomes.FUTURE, _("future")
+    """An option the algorithm expects to arrive."""
+    NOT_AMONG_OPTIONS = outcomes.NOT_AMONG_OPTIONS, _("not among the options")
+    """Something the recommendation did not list (e.g. "other")."""
+    NOT_RECOMMENDED = outcomes.NOT_RECOMMENDED, _("not recommended")
+    """An option the recommendation excluded, with its reason."""
+    NO_RECOMMENDATION = outcomes.NO_RECOMMENDATION, _("no recommendation available")
+    """The algorithm gave no recommendation (none published, or the facts were refused)."""
+
+
 class DecisionQuerySet(models.QuerySet):
     def for_home(self):
         """The home page's lists: case and meeting joined; the snapshot (tens of KB) is not shown."""
@@ -455,6 +481,29 @@ class DecisionQuerySet(models.QuerySet):
 
     def newest_first(self):
         return self.order_by("-recorded_at", "-pk")
+
+    def for_outcomes(self):
+        """/outcomes/: every decision as a plain row with its case code, meeting date and follow-up dates.
+
+        Rows, not instances: thousands of decisions become plain data in a few milliseconds. Only
+        columns of the covering index `cases_decision_outcomes` are read from the decision: on
+        SQLite, a column stored after the snapshot is reached through the snapshot's overflow pages.
+        """
+        return self.values(
+            "pk", *OUTCOMES_COLUMNS, "case__code", "meeting__date",
+            *(f"outcome__{name}" for name in OUTCOME_FIELDS),
+        )  # fmt: skip
+
+
+# The decision columns /outcomes/ reads, all in one covering index (see Decision.Meta.indexes).
+OUTCOMES_COLUMNS = (
+    "case", "meeting", "status", "concordance", "setting", "option_key", "algorithm_version",
+    "deviation_reason", "recorded_at", "option_label", "setting_label",
+)  # fmt: skip
+OUTCOME_FIELDS = (
+    "start", "start_precision", "progression", "progression_precision", "next_treatment",
+    "next_treatment_precision", "death", "death_precision", "last_contact", "last_contact_precision",
+)  # fmt: skip
 
 
 class Decision(models.Model):
@@ -480,6 +529,19 @@ class Decision(models.Model):
     snapshot = models.JSONField(
         help_text=_("Frozen at the decision: facts, the full recommendation, evidence figures shown.")
     )
+    # Read from the frozen snapshot on every save (cases.outcomes), so /outcomes/ never decodes
+    # tens of kilobytes of JSON per decision.
+    setting = models.CharField(
+        max_length=80, blank=True, editable=False, help_text="The algorithm setting of the chosen option."
+    )
+    setting_label = models.CharField(max_length=300, blank=True, editable=False)
+    concordance = models.CharField(
+        max_length=30,
+        choices=Concordance,
+        blank=True,
+        editable=False,
+        help_text="Where the chosen option stood in the recommendation the board saw.",
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -498,7 +560,162 @@ class Decision(models.Model):
             models.Index(fields=["recorded_at"], name="%(app_label)s_%(class)s_recorded_at"),
             # Home: planned decisions whose follow-up is due, soonest first.
             models.Index(fields=["status", "follow_up"], name="%(app_label)s_%(class)s_follow_up"),
+            # /outcomes/ (DecisionQuerySet.for_outcomes): covers every column it reads, so SQLite never
+            # walks a snapshot's overflow pages to reach the columns stored after it.
+            models.Index(fields=list(OUTCOMES_COLUMNS), name="%(app_label)s_%(class)s_outcomes"),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id and self.case}: {self.option_label}"
+
+    def save(self, *args, **kwargs):
+        self.derive_from_snapshot()
+        super().save(*args, **kwargs)
+
+    def derive_from_snapshot(self) -> None:
+        """Setting and concordance of the chosen option, from the recommendation frozen in the snapshot."""
+        recommendation = (self.snapshot or {}).get("recommendation") or {}
+        self.setting, self.setting_label = outcomes.decision_setting(self.option_key, recommendation)
+        self.setting_label = self.setting_label[:300]
+        self.concordance = outcomes.concordance_of(self.option_key, recommendation)
+
+    @property
+    def decided_on(self):
+        """The day of the decision: its meeting's, else the day it was recorded."""
+        moment = self.meeting.date if self.meeting_id else self.recorded_at
+        return timezone.localdate(moment) if moment else None
+
+
+# --- Follow-up of decided treatments ----------------------------------------------------------------
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("day")
+    """The exact day is known."""
+    MONTH = "month", _("month")
+    """Only the month is known (stored as its first day)."""
+
+
+class ProgressionBasis(models.TextChoices):
+    """How a progression was established (IMWG criteria)."""
+
+    LABORATORY = "laboratory", _("laboratory: M-protein or free light chains (IMWG)")
+    """Serum/urine M-protein or involved free light chain rise meeting the IMWG criteria."""
+    IMAGING = "imaging", _("imaging: new or growing lesions")
+    """New bone or soft-tissue lesions, or growth of known ones."""
+    MARROW = "marrow", _("bone marrow plasma cells")
+    """Rise of bone marrow plasma cells."""
+    CLINICAL = "clinical", _("clinical: new CRAB features or symptoms")
+    """Clinical progression (hypercalcaemia, renal failure, anaemia, bone disease)."""
+
+
+class OutcomeQuerySet(models.QuerySet):
+    def for_case_page(self):
+        return self.prefetch_related(
+            Prefetch("responses", queryset=ResponseAssessment.objects.order_by("date"))
+        )
+
+
+class Outcome(models.Model):
+    """What followed a board decision: start, progression, next treatment, death or last contact.
+
+    Entered by case editors. Whether the treatment started (or why not) is the
+    decision's status; this row holds the dates. Each date is a day or a month
+    (stored as the month's first day), with its precision.
+    """
+
+    decision = models.OneToOneField(Decision, on_delete=models.CASCADE, related_name="outcome")
+    start = models.DateField("treatment start", null=True, blank=True)
+    start_precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
+    progression = models.DateField(null=True, blank=True)
+    progression_precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
+    progression_basis = models.CharField(
+        "progression established by", max_length=20, choices=ProgressionBasis, blank=True
+    )
+    next_treatment = models.DateField("start of the next treatment", null=True, blank=True)
+    next_treatment_precision = models.CharField(
+        max_length=5, choices=DatePrecision, default=DatePrecision.DAY
+    )
+    death = models.DateField(null=True, blank=True)
+    death_precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
+    last_contact = models.DateField(null=True, blank=True)
+    last_contact_precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
+    notes = models.TextField(blank=True, help_text="Shown on the case page only; never exported.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = OutcomeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progression__isnull=True) | Q(start__isnull=False),
+                name="%(app_label)s_%(class)s_progression_needs_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(progression__isnull=True) | ~Q(progression_basis=""),
+                name="%(app_label)s_%(class)s_progression_has_basis",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up of {self.decision_id and self.decision}"
+
+
+class ResponseAssessmentQuerySet(models.QuerySet):
+    def for_outcomes(self):
+        """/outcomes/: (decision id, date, precision, response) of every assessment, in date order."""
+        return self.values_list("outcome__decision_id", "date", "precision", "response").order_by(
+            "date", "pk"
+        )
+
+
+class ResponseAssessment(models.Model):
+    """One IMWG response assessment of a decided treatment."""
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="responses")
+    date = models.DateField()
+    precision = models.CharField(max_length=5, choices=DatePrecision, default=DatePrecision.DAY)
+    response = models.CharField("IMWG response", max_length=4, choices=Response)
+    history = HistoricalRecords()
+
+    objects = ResponseAssessmentQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.response} on {self.date:%d/%m/%Y}"
+
+
+class CasesRevision(models.Model):
+    """One row whose number goes up on every change of cases, decisions or follow-up.
+
+    /outcomes/ is computed once per (cases revision, knowledge-base revision) in
+    each process, as the knowledge-base pages are (DESIGN rule 9).
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"cases revision {self.number}"
+
+    @classmethod
+    def current_with_knowledge_base(cls) -> tuple[int, int]:
+        """(cases revision, knowledge-base revision), in one query."""
+        knowledge_base = KnowledgeBaseRevision.objects.filter(pk=1).values("number")
+        row = (
+            cls.objects.filter(pk=1)
+            .annotate(knowledge_base=Subquery(knowledge_base))
+            .values_list("number", "knowledge_base")
+            .first()
+        )
+        if row is None:  # a database flushed after its migrations (browser tests)
+            return 0, KnowledgeBaseRevision.current()
+        return row[0], row[1] or 0
+
+    @classmethod
+    def bump(cls) -> None:
+        updated = cls.objects.filter(pk=1).update(number=F("number") + 1)
+        if not updated:
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})

@@ -20,3 +20,12 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     # Curators own the knowledge base; patient cases are not theirs.
     CURATOR: [],
 }
+
+# Added with the follow-up of decisions (migration 0005): case editors record what followed a
+# decision; board members read it (and /outcomes/).
+FOLLOW_UP_MODELS = ["outcome", "responseassessment"]
+FOLLOW_UP_ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    BOARD_MEMBER: [("cases", m, ("view",)) for m in FOLLOW_UP_MODELS],
+    CASE_EDITOR: [("cases", m, ALL) for m in FOLLOW_UP_MODELS],
+    CURATOR: [],
+}

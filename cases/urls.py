@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases.views import cases, meetings, minutes
+from cases.views import cases, meetings, minutes, outcomes
 
 app_name = "cases"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/<str:code>/overrides/", cases.override_set, name="override_set"),
     path("cases/<str:code>/overrides/<str:fact>/delete/", cases.override_clear, name="override_clear"),
     path("decisions/<int:pk>/status/", cases.decision_status, name="decision_status"),
+    path("decisions/<int:pk>/follow-up/", outcomes.follow_up, name="follow_up"),
+    path("outcomes/", outcomes.outcomes_page, name="outcomes"),
     path("meetings/", meetings.meeting_list, name="meeting_list"),
     path("meetings/new/", meetings.meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", meetings.meeting_detail, name="meeting_detail"),

@@ -9,6 +9,7 @@ MENU = [
     (pgettext_lazy("menu", "Board"), "home", None, None),
     (_("Cases"), "cases:case_list", "cases.view_case", "/cases/"),
     (_("Meetings"), "cases:meeting_list", "cases.view_meeting", "/meetings/"),
+    (_("Outcomes"), "cases:outcomes", "cases.view_outcome", "/outcomes/"),
     (_("Algorithm"), "algorithm", "regimens.view_algorithmversion", "/algorithm/"),
     (pgettext_lazy("menu", "Compare"), "compare", "regimens.view_result", "/compare/"),
     (_("Regimens"), "regimens:regimen_list", "regimens.view_regimen", "/regimens/"),

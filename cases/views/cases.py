@@ -89,6 +89,7 @@ def _case_context(request: HtmxHttpRequest, case: Case) -> dict[str, Any]:
         "can_edit_line": user.has_perm("cases.change_therapyline"),
         "can_override": user.has_perm("cases.add_factoverride"),
         "can_update_decision": user.has_perm("cases.change_decision"),
+        "can_follow_up": user.has_perm("cases.add_outcome") and user.has_perm("cases.change_outcome"),
         "status_choices": DecisionStatus.choices,
         "deviation_choices": DeviationReason.choices,
     }

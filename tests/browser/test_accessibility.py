@@ -2,6 +2,11 @@
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from cases.models import Decision
+from regimens.roles import CASE_EDITOR
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,11 +22,10 @@ PAGES = [
 ]
 
 
-def test_board_pages_have_no_serious_accessibility_violation(logged_in_page, live_server, knowledge_base):
-    page = logged_in_page
+def _serious_violations(page, live_server, paths) -> dict[str, list[str]]:
     axe = Axe()  # runs axe through the DevTools protocol, which the page's CSP does not restrict
     found = {}
-    for path in PAGES:
+    for path in paths:
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")  # charts drawn
         response = axe.run(page).response
@@ -34,4 +38,24 @@ def test_board_pages_have_no_serious_accessibility_violation(logged_in_page, liv
         ]
         if serious:
             found[path] = serious
-    assert found == {}
+    return found
+
+
+def test_board_pages_have_no_serious_accessibility_violation(logged_in_page, live_server, knowledge_base):
+    assert _serious_violations(logged_in_page, live_server, PAGES) == {}
+
+
+def test_outcomes_and_follow_up_have_no_serious_accessibility_violation(
+    logged_in_page, live_server, board_member, knowledge_base
+):
+    call_command("load_demo", verbosity=0)
+    board_member.groups.add(Group.objects.get(name=CASE_EDITOR))
+    decision = Decision.objects.get(case__code="MM-DEMO-009", option_key="TECLISTAMAB")
+    paths = [
+        "/outcomes/",
+        "/outcomes/?regimen=TECLISTAMAB",
+        f"/decisions/{decision.pk}/follow-up/",
+        "/cases/MM-DEMO-004/",
+    ]
+
+    assert _serious_violations(logged_in_page, live_server, paths) == {}

@@ -37,13 +37,15 @@ PAGE_QUERIES = {
     "wizard_options": 26,
     "case_list": 6,  # count, cases of the page with their number of lines
     # Pages of patient data also write their access record (audit/): + 1.
-    "case_detail": 15,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
+    "case_detail": 16,  # case, lines, components, overrides, decisions with follow-up, its responses, drugs,
+    # history (4), decision rows
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 9,  # meeting, attendees, agenda with cases, decisions; the access record
     # the rules (6) with the trial evidence (5), the published document, the presenter (7); the record + its case code
     "meeting_case": 38,
     "minutes_pdf": 9,
     "api_recommendations": 17,  # version, revision, the rules (6) with the trial evidence (5)
+    "outcomes": 8,  # the two revisions, decisions with case, meeting and follow-up, responses, trial medians
 }
 
 

@@ -3,11 +3,20 @@
 Every case is invented: pseudonymous codes MM-DEMO-nnn, no names, no birth
 dates. One case per setting of the relapse algorithm, one upcoming meeting
 with an agenda, one past meeting with decisions made through the real
-recommendation service.
+recommendation service, and the follow-up of two of those decisions (the
+third is left for an editor to record).
+
+For /outcomes/, a synthetic history: 84 invented patients (MM-DEMO-101 to
+MM-DEMO-184) modelled on the demo cases, decided at monthly meetings over the
+last three years, with invented follow-up (starts, IMWG responses,
+progressions, next treatments, deaths, last contacts). Their times to
+progression are drawn from one made-up distribution for every regimen: they
+say nothing about any regimen.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -17,7 +26,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import services
-from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
+from cases.models import (
+    AgendaItem,
+    Attendee,
+    Case,
+    Decision,
+    Meeting,
+    Outcome,
+    ProgressionBasis,
+    ResponseAssessment,
+    TherapyLine,
+)
 from regimens.models import Drug, Regimen
 
 DEMO_USER = "demo-board-secretary"
@@ -491,9 +510,11 @@ class Command(BaseCommand):
             )
             self._agenda(past, [cases[c] for c in ("MM-DEMO-004", "MM-DEMO-005", "MM-DEMO-009")])
             decided = self._decisions(past, user)
+            self._demo_follow_up(past)
+            history = self._history(regimens, user)
         self.stdout.write(
             f"Demo data: {len(cases)} synthetic cases, meetings {upcoming.pk} (upcoming) and {past.pk} (past), "
-            f"{decided} new decision(s)."
+            f"{decided} new decision(s); outcomes history: {history} synthetic decided patients."
         )
 
     def _case(self, spec: dict[str, Any], regimens: dict[str, Regimen]) -> Case:
@@ -608,3 +629,187 @@ class Command(BaseCommand):
             )
             created += 1
         return created
+
+    # --- Follow-up and the synthetic history behind /outcomes/ -----------------------------------------
+
+    def _demo_follow_up(self, past: Meeting) -> None:
+        """MM-DEMO-004 started and responding, MM-DEMO-005 not started; MM-DEMO-009 is left to record."""
+        decided = past.date.date()
+        for decision in Decision.objects.filter(meeting=past).select_related("case"):
+            if Outcome.objects.filter(decision=decision).exists():
+                continue
+            if decision.case.code == "MM-DEMO-004":
+                decision.status = "started"
+                decision.save(update_fields=["status"])
+                outcome = Outcome.objects.create(
+                    decision=decision,
+                    start=decided + timedelta(days=9),
+                    last_contact=decided + timedelta(days=30),
+                )
+                ResponseAssessment.objects.create(
+                    outcome=outcome, date=decided + timedelta(days=30), response="PR"
+                )
+            elif decision.case.code == "MM-DEMO-005":
+                decision.status, decision.deviation_reason = "not_started", "trial"
+                decision.save(update_fields=["status", "deviation_reason"])
+                Outcome.objects.create(decision=decision, last_contact=decided + timedelta(days=14))
+
+    def _history(self, regimens: dict[str, Regimen], user) -> int:
+        """84 synthetic decided patients over three years of monthly meetings, with follow-up."""
+        rng = random.Random(20261206)
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
+        templates = {spec["code"]: spec for spec in CASES}
+        recommendations: dict[str, dict[str, Any]] = {}
+        made = 0
+        for n, template_code in enumerate(HISTORY_PLAN):
+            code = f"MM-DEMO-{101 + n:03d}"
+            month = HISTORY_MONTHS - n * HISTORY_MONTHS // len(HISTORY_PLAN)  # months before today
+            meeting, _ = Meeting.objects.get_or_create(
+                title=f"{HISTORY_TITLE} {month:02d}",
+                defaults={
+                    "date": datetime.combine(today - timedelta(days=30 * month + 3), time(14), tzinfo=tz),
+                    "location": "Room 3 and video link",
+                },
+            )
+            decided = meeting.date.date()
+            case = self._history_case(code, templates[template_code], decided, regimens)
+            AgendaItem.objects.get_or_create(
+                meeting=meeting,
+                case=case,
+                defaults={"position": n % 4 + 1, "question": "Next line of therapy?"},
+            )
+            decision = Decision.objects.filter(meeting=meeting, case=case).first()
+            if decision is None:
+                facts = F.derive(services.case_data(case))
+                if template_code not in recommendations:
+                    recommendations[template_code] = services.recommend(F.engine_facts(facts))
+                recommendation = recommendations[template_code]
+                decision = self._history_decision(
+                    n, case, meeting, facts, recommendation, decided, user, today
+                )
+                self._history_outcome(rng, n, decision, decided, today)
+            made += 1
+        return made
+
+    def _history_case(self, code: str, template: dict[str, Any], decided: date, regimens) -> Case:
+        """A copy of a demo case, its dates moved so that its relapse is the month of the decision."""
+        relapse = template["case"]["current_relapse"]
+        shift = (decided.year - relapse.year) * 12 + decided.month - relapse.month
+
+        def moved(day: date | None) -> date | None:
+            if day is None:
+                return None
+            total = day.year * 12 + day.month - 1 + shift
+            return date(total // 12, total % 12 + 1, 1)
+
+        fields = {**template["case"], "diagnosis": moved(template["case"]["diagnosis"]),
+                  "current_relapse": moved(relapse), "car_t_notes": "",
+                  "notes": f"Synthetic patient (invented) for the outcomes page, modelled on {template['code']}."}  # fmt: skip
+        case, created = Case.objects.get_or_create(code=code, defaults=fields)
+        if created:
+            for number, line in enumerate(template["lines"], start=1):
+                TherapyLine.objects.create(
+                    case=case,
+                    number=number,
+                    regimen=regimens.get(line.get("regimen", "")),
+                    regimen_text=line.get("regimen_text", ""),
+                    drug_keys=line.get("drug_keys", []),
+                    other_drug_classes=line.get("other_drug_classes", []),
+                    start=moved(line["start"]),
+                    end=moved(line.get("end")),
+                    progression=moved(line.get("progression")),
+                    asct=line.get("asct", False),
+                    asct_date=moved(line.get("asct_date")),
+                    maintenance_drug_keys=line.get("maintenance_drug_keys", []),
+                    maintenance_start=moved(line.get("maintenance_start")),
+                    len_dose_at_progression_mg=line.get("len_dose_at_progression_mg"),
+                    best_response=line.get("best_response", ""),
+                    outcome=line["outcome"],
+                )
+        return case
+
+    def _history_decision(self, n, case, meeting, facts, recommendation, decided, user, today) -> Decision:
+        """Mostly the first option; every tenth another option, something else, or an excluded regimen."""
+        options = recommendation.get("options", [])
+        excluded = recommendation.get("not_recommended", [])
+        labels = services.option_labels(recommendation)
+        turn = n % 10
+        if turn == 7 and len(options) > 1:
+            key = str(options[1]["key"])
+        elif turn == 8:
+            key = "OTHER"
+        elif turn == 9 and excluded:
+            key = str(excluded[0]["key"])
+        else:
+            key = str(options[0]["key"]) if options else "CLINICAL-TRIAL"
+        label = "Other: local protocol (synthetic)" if key == "OTHER" else labels.get(key, key)
+        if (today - decided).days < 45:
+            status, reason = "planned", ""
+        elif n % 9 == 4:
+            status, reason = "not_started", NOT_STARTED_REASONS[(n // 9) % len(NOT_STARTED_REASONS)]
+        else:
+            status, reason = "started", ""
+        decision = Decision.objects.create(
+            case=case,
+            meeting=meeting,
+            option_key=key,
+            option_label=label,
+            category=next((str(o.get("category", "")) for o in options if o.get("key") == key), ""),
+            rationale="Synthetic decision for the outcomes demo (invented patient).",
+            follow_up=decided + timedelta(weeks=6),
+            status=status,
+            deviation_reason=reason,
+            algorithm_version=str(recommendation.get("algorithm_version", ""))[:80],
+            snapshot=services.snapshot(case, facts, recommendation, services.evidence_for(recommendation)),
+            recorded_by=user,
+        )
+        Decision.objects.filter(pk=decision.pk).update(recorded_at=meeting.date)
+        return decision
+
+    def _history_outcome(
+        self, rng: random.Random, n: int, decision: Decision, decided: date, today: date
+    ) -> None:
+        """Invented follow-up: one made-up distribution of times for every regimen."""
+        if decision.status == "planned":
+            return
+        if decision.status == "not_started":
+            Outcome.objects.create(decision=decision, last_contact=min(decided + timedelta(days=20), today))
+            return
+        start = decided + timedelta(days=rng.randint(6, 40))
+        month_precision = n % 6 == 5  # some dates known to the month only
+        progression_day = start + timedelta(days=int(rng.expovariate(1 / 300)) + 20)
+        next_day = progression_day + timedelta(days=rng.randint(10, 60))
+        death_day = next_day + timedelta(days=int(rng.expovariate(1 / 500)))
+        seen = today - timedelta(days=rng.randint(0, 50))
+        outcome = Outcome(decision=decision, start=start)
+        if month_precision:
+            outcome.start, outcome.start_precision = start.replace(day=1), "month"
+        if progression_day <= seen:
+            outcome.progression = progression_day
+            outcome.progression_basis = PROGRESSION_BASES[n % len(PROGRESSION_BASES)]
+        if next_day <= seen:
+            outcome.next_treatment = next_day
+        if death_day <= seen and n % 3 == 0:
+            outcome.death = death_day
+        else:
+            outcome.last_contact = seen
+        outcome.save()
+        for months, response in ((2, RESPONSES[n % len(RESPONSES)]), (5, "VGPR" if n % 2 else "CR")):
+            day = start + timedelta(days=30 * months)
+            if day <= min(progression_day, seen):
+                ResponseAssessment.objects.create(outcome=outcome, date=day, response=response)
+
+
+HISTORY_TITLE = "Myeloma tumour board (demo, synthetic history)"
+HISTORY_MONTHS = 36
+# The demo case each synthetic patient copies, in order of decision (oldest first), interleaved.
+HISTORY_PLAN = [
+    code
+    for _round in range(7)
+    for code in ("MM-DEMO-002", "MM-DEMO-009", "MM-DEMO-003", "MM-DEMO-005", "MM-DEMO-009", "MM-DEMO-008",
+                 "MM-DEMO-002", "MM-DEMO-004", "MM-DEMO-009", "MM-DEMO-006", "MM-DEMO-009", "MM-DEMO-003")
+]  # fmt: skip
+NOT_STARTED_REASONS = ("patient_choice", "clinical_deterioration", "access", "trial", "toxicity_comorbidity")
+PROGRESSION_BASES = [b.value for b in ProgressionBasis]
+RESPONSES = ("PR", "VGPR", "PR", "CR", "SD", "VGPR")
