@@ -660,7 +660,6 @@ class Command(BaseCommand):
         today = timezone.localdate()
         tz = timezone.get_current_timezone()
         templates = {spec["code"]: spec for spec in CASES}
-        recommendations: dict[str, dict[str, Any]] = {}
         made = 0
         for n, template_code in enumerate(HISTORY_PLAN):
             code = f"MM-DEMO-{101 + n:03d}"
@@ -681,12 +680,8 @@ class Command(BaseCommand):
             )
             decision = Decision.objects.filter(meeting=meeting, case=case).first()
             if decision is None:
-                facts = F.derive(services.case_data(case))
-                if template_code not in recommendations:
-                    recommendations[template_code] = services.recommend(F.engine_facts(facts))
-                recommendation = recommendations[template_code]
                 decision = self._history_decision(
-                    n, case, meeting, facts, recommendation, decided, user, today
+                    n, case, meeting, services.options_for(case), decided, user, today
                 )
                 self._history_outcome(rng, n, decision, decided, today)
             made += 1
@@ -729,11 +724,13 @@ class Command(BaseCommand):
                 )
         return case
 
-    def _history_decision(self, n, case, meeting, facts, recommendation, decided, user, today) -> Decision:
+    def _history_decision(
+        self, n, case, meeting, shown: services.CaseOptions, decided, user, today
+    ) -> Decision:
         """Mostly the first option; every tenth another option, something else, or an excluded regimen."""
-        options = recommendation.get("options", [])
-        excluded = recommendation.get("not_recommended", [])
-        labels = services.option_labels(recommendation)
+        recommendation = shown.recommendation
+        options = [o for g in shown.presented["groups"] for o in g["options"]]
+        excluded = shown.presented["not_recommended"]
         turn = n % 10
         if turn == 7 and len(options) > 1:
             key = str(options[1]["key"])
@@ -743,7 +740,7 @@ class Command(BaseCommand):
             key = str(excluded[0]["key"])
         else:
             key = str(options[0]["key"]) if options else "CLINICAL-TRIAL"
-        label = "Other: local protocol (synthetic)" if key == "OTHER" else labels.get(key, key)
+        label = "Other: local protocol (synthetic)" if key == "OTHER" else shown.label(key)
         if (today - decided).days < 45:
             status, reason = "planned", ""
         elif n % 9 == 4:
@@ -761,7 +758,7 @@ class Command(BaseCommand):
             status=status,
             deviation_reason=reason,
             algorithm_version=str(recommendation.get("algorithm_version", ""))[:80],
-            snapshot=services.snapshot(case, facts, recommendation, services.evidence_for(recommendation)),
+            snapshot=services.snapshot(case, shown),
             recorded_by=user,
         )
         Decision.objects.filter(pk=decision.pk).update(recorded_at=meeting.date)
