@@ -38,6 +38,17 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """A request in Italian leaves its language active in the thread (LocaleMiddleware does not reset it):
+    each test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _forget_kept_per_revision():
     """Kept page parts and compiled rules are keyed by the knowledge-base revision (and version id),
     which each test's rollback winds back: another test's rows may reach the same numbers."""

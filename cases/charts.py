@@ -15,6 +15,7 @@ from django.utils import formats
 from django.utils.translation import get_language, gettext
 
 from cases.derivation import Line
+from compare.charts import num
 
 # Colour-blind-safe ramp from deep response to none.
 RESPONSE_COLOURS = {
@@ -156,13 +157,13 @@ class TrialReference:
     @property
     def value_label(self) -> str:
         if self.value is None:
-            return "not reached"
+            return gettext("not reached")
         ci = ""
         if self.ci_low is not None or self.ci_high is not None:
-            low = "NE" if self.ci_low is None else f"{self.ci_low:g}"
-            high = "NE" if self.ci_high is None else f"{self.ci_high:g}"
-            ci = f" (95% CI {low}–{high})"
-        return f"{self.value:g} months{ci}"
+            low = "NE" if self.ci_low is None else num(self.ci_low)
+            high = "NE" if self.ci_high is None else num(self.ci_high)
+            ci = " (" + gettext("95%% CI %(low)s–%(high)s") % {"low": low, "high": high} + ")"
+        return gettext("%(value)s months") % {"value": num(self.value)} + ci
 
 
 def _esc(text: str) -> str:

@@ -1043,6 +1043,7 @@ CSV_TITLES = {
     "analysis": pgettext_lazy("csv", "analysis"),
     "source": pgettext_lazy("csv", "source"),
     "source_url": pgettext_lazy("csv", "source_url"),
+    "quote": pgettext_lazy("csv", "quote"),
     "note": pgettext_lazy("csv", "note"),
 }
 

@@ -25,11 +25,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from algorithm.presenting import setting_label
 from cases import charts, outcomes, survival
 from cases.forms import FollowUpForm, ResponseFormSet
 from cases.models import (
@@ -80,7 +80,11 @@ def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 # --- /outcomes/ --------------------------------------------------------------------------------------
 
-PERIODS = [("", _lazy("all time")), ("12m", _lazy("last 12 months")), ("24m", _lazy("last 24 months"))]
+PERIODS = [
+    ("", gettext_lazy("all time")),
+    ("12m", gettext_lazy("last 12 months")),
+    ("24m", gettext_lazy("last 24 months")),
+]
 FILTERS = ("period", "setting", "regimen", "version")
 MAX_GROUPS = 8  # curves per chart; smaller groups beyond are listed in the table only
 
@@ -192,9 +196,16 @@ def load_base() -> tuple[Base, int]:
     return Base(courses, references, _choices(courses)), 600 * len(courses) + 4000
 
 
+def _by_setting(course: outcomes.Course) -> tuple[str, str]:
+    """The course's algorithm setting, its title in the active language where the catalogue has it."""
+    if not course.setting:
+        return "", gettext("no setting matched")
+    return course.setting, setting_label(course.setting, course.setting_label)
+
+
 def _choices(courses: list[outcomes.Course]) -> dict[str, list[tuple[str, str]]]:
     years = sorted({str(c.decided.year) for c in courses}, reverse=True)
-    settings = sorted({(c.setting, c.setting_label) for c in courses if c.setting}, key=lambda s: s[1])
+    settings = sorted({_by_setting(c) for c in courses if c.setting}, key=lambda s: s[1])
     regimens = sorted({c.option_key: c.option_label for c in courses}.items(), key=lambda r: r[1].lower())
     versions = sorted({c.version for c in courses if c.version}, reverse=True)
     return {
@@ -229,12 +240,15 @@ def _days(value: float | None) -> str:
 
 
 KM_ENDPOINTS = {
-    outcomes.PFS: (_lazy("Real-world progression-free survival"), _lazy("progression or death")),
-    outcomes.TTNT: (_lazy("Time to next treatment"), _lazy("next treatment or death")),
+    outcomes.PFS: (
+        gettext_lazy("Real-world progression-free survival"),
+        gettext_lazy("progression or death"),
+    ),
+    outcomes.TTNT: (gettext_lazy("Time to next treatment"), gettext_lazy("next treatment or death")),
 }
 GROUPINGS = {
-    "regimen": (_lazy("by regimen"), outcomes.by_regimen),
-    "setting": (_lazy("by algorithm setting"), outcomes.by_setting),
+    "regimen": (gettext_lazy("by regimen"), outcomes.by_regimen),
+    "setting": (gettext_lazy("by algorithm setting"), _by_setting),
 }
 
 
@@ -324,9 +338,7 @@ def concordance_charts(filters, courses) -> list[Chart]:
     labels = {c.value: str(c.label) for c in Concordance}
     order = list(outcomes.CONCORDANCE_ORDER)
     quarters = sorted(outcomes.concordance_rows(courses, outcomes.by_quarter), key=lambda r: r.key)
-    settings = sorted(
-        outcomes.concordance_rows(courses, outcomes.by_setting), key=lambda r: (-r.total, r.label)
-    )
+    settings = sorted(outcomes.concordance_rows(courses, _by_setting), key=lambda r: (-r.total, r.label))
     present = [k for k in order if any(r.counts.get(k) for r in quarters)]
     columns = [_("Decisions"), *[labels[k] for k in present]]
     out = []

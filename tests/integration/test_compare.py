@@ -185,7 +185,10 @@ def test_compare_data_table_and_csv_show_a_quote_beside_its_source(board_client,
     row = hr_table[hr_table.index("PFS hazard ratio</td>") :]
     row = row[: row.index("</tr>")]
     assert 'aria-describedby="chart-hr-quote-1"' in row
-    assert '<span class="quote-tip" id="chart-hr-quote-1">' in row and "“HR, 0.49; 95% CI, 0.38-0.65”" in row
+    assert (
+        '<span class="quote-tip" id="chart-hr-quote-1" lang="en">' in row
+        and "“HR, 0.49; 95% CI, 0.38-0.65”" in row
+    )
     rows = list(csv.DictReader(io.StringIO(csv_text.content.decode())))
     assert [r["quote"] for r in rows] == ["HR, 0.49; 95% CI, 0.38-0.65", ""]
 

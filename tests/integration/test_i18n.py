@@ -180,7 +180,10 @@ def test_compare_csv_has_italian_headers(board_client, knowledge_base):
 
     body = board_client.get(url, headers=IT).content.decode()
 
-    assert body.splitlines()[0] == "studio,braccio,misura,valore,ic,popolazione,analisi,fonte,url_fonte,nota"
+    assert (
+        body.splitlines()[0]
+        == "studio,braccio,misura,valore,ic,popolazione,analisi,fonte,url_fonte,nota,citazione"
+    )
 
 
 def test_minutes_pdf_in_either_language(board_client, demo):
@@ -220,6 +223,7 @@ def test_main_pages_in_italian_show_no_english_ui_word(board_client, demo):
         f"/meetings/{meeting.pk}/",
         f"/meetings/{meeting.pk}/cases/{item.pk}/",
         f"/meetings/{meeting.pk}/minutes/",
+        "/outcomes/",
     ]
     typed = _user_texts()
     found = {}

@@ -352,9 +352,9 @@ def test_trial_detail_shows_a_quote_beside_its_source_link(board_client):
     html = _text(board_client.get(arm.trial.get_absolute_url()))
 
     row = _row_with(html, "41.7 months</td>")
-    link = f'<a class="source" href="{quoted.source.url}" title="{quoted.source.citation}" rel="external noopener" aria-describedby="quote-result-{quoted.pk}">'
+    link = f'<a class="source" lang="en" href="{quoted.source.url}" title="{quoted.source.citation}" rel="external noopener" aria-describedby="quote-result-{quoted.pk}">'
     assert link in row
-    tip = row[row.index(f'<span class="quote-tip" id="quote-result-{quoted.pk}">') :]
+    tip = row[row.index(f'<span class="quote-tip" id="quote-result-{quoted.pk}" lang="en">') :]
     assert "“mPFS was 41.7 months with Isa-Kd vs 20.8 months”" in tip[: tip.index("</td>")]
     assert (
         '<span class="not-reported">not reported</span>' in row

@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
 
+from cases.management.commands.load_demo import PAST_TITLE, UPCOMING_TITLE
 from cases.models import Meeting
 from regimens.roles import CASE_EDITOR
 
@@ -30,8 +30,8 @@ PATIENT = "neuropathy_grade=1&car_t_eligible=true"
 
 def _pages() -> dict[str, str]:
     """Name -> URL of every main page, as a board member opens them."""
-    upcoming = Meeting.objects.filter(date__gte=timezone.now()).get()
-    past = Meeting.objects.filter(date__lt=timezone.now()).get()
+    upcoming = Meeting.objects.get(title=UPCOMING_TITLE)
+    past = Meeting.objects.get(title=PAST_TITLE)  # the others before it are the outcomes history
     item = upcoming.agenda.get(case__code="MM-DEMO-003")
     return {
         "home": reverse("home"),
