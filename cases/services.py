@@ -150,10 +150,10 @@ class CaseOptions:
         return labels(self.presented).get(key, key)
 
     def first_listed(self) -> dict[str, Any] | None:
-        """The first option shown (the first preferred one when there is one): what synthetic demo
-        and benchmark decisions choose."""
-        groups = self.presented.get("groups", [])
-        return groups[0]["options"][0] if groups else None
+        """The first regimen shown (else the first option): what synthetic demo and benchmark decisions
+        choose, so that each has a treatment whose follow-up the outcomes page can show."""
+        shown = [o for g in self.presented.get("groups", []) for o in g["options"]]
+        return next((o for o in shown if o["is_regimen"]), shown[0] if shown else None)
 
 
 def options_for(case: Case) -> CaseOptions:

@@ -53,7 +53,7 @@ def test_wizard_in_italian_from_history_to_options(italian_page: Page, live_serv
     expect(page.get_by_role("heading", name="Dove si colloca il caso")).to_be_visible()
     expect(page.get_by_text("Doppio refrattario", exact=False).first).to_be_visible()
     expect(page.get_by_role("region", name="Non raccomandate qui, e perché")).to_be_visible()
-    expect(page.locator("p.version")).to_contain_text("Versione dell'algoritmo 2025.1")
+    expect(page.locator("p.version")).to_contain_text("Versione dell'algoritmo 2026.1")
     expect(page.locator("p.rationale").first).to_have_attribute("lang", "en")
 
 

@@ -739,7 +739,8 @@ class Command(BaseCommand):
         elif turn == 9 and excluded:
             key = str(excluded[0]["key"])
         else:
-            key = str(options[0]["key"]) if options else "CLINICAL-TRIAL"
+            first = shown.first_listed()
+            key = first["key"] if first else "CLINICAL-TRIAL"
         label = "Other: local protocol (synthetic)" if key == "OTHER" else shown.label(key)
         if (today - decided).days < 45:
             status, reason = "planned", ""
