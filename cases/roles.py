@@ -20,3 +20,11 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     # Curators own the knowledge base; patient cases are not theirs.
     CURATOR: [],
 }
+
+# Added with the review flags (migration 0005): the board dismisses a flag an algorithm
+# change raised on a case (with a reason); case editors see them.
+REVIEW_FLAG_ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    BOARD_MEMBER: [("cases", "reviewflag", ("view", "change"))],
+    CASE_EDITOR: [("cases", "reviewflag", ("view",))],
+    CURATOR: [],
+}
