@@ -9,7 +9,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from algorithm.engine import RulesError, rules_from_dict
+from algorithm.engine import Rules, RulesError, rules_from_dict
 from regimens.evidence import EvidenceError
 from regimens.models import (
     Action,
@@ -18,6 +18,7 @@ from regimens.models import (
     AlgorithmSetting,
     AlgorithmStatus,
     AlgorithmVersion,
+    Regimen,
     RegimenComponent,
     Trial,
 )
@@ -36,6 +37,22 @@ def regimen_components() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
         components.setdefault(regimen_key, set()).update((drug_key, drug_class))
     actions = frozenset(Action.objects.values_list("key", flat=True))
     return {key: frozenset(value) for key, value in components.items()}, actions
+
+
+def compile_version(version: AlgorithmVersion) -> tuple[dict, Rules]:
+    """A version's rules as plain data (the algorithm file's structure) and compiled by the engine."""
+    data = AlgorithmVersion.objects.with_rules().get(pk=version.pk).to_rules_dict()
+    components, actions = regimen_components()
+    return data, rules_from_dict(data, components, actions, version=version.label)
+
+
+def option_labels(keys) -> dict[str, str]:
+    """Regimen abbreviations and action labels by key (two queries); unknown keys stand for themselves."""
+    keys = set(keys)
+    labels = {key: key for key in keys}
+    labels.update(dict(Regimen.objects.filter(key__in=keys).values_list("key", "abbreviation")))
+    labels.update(dict(Action.objects.filter(key__in=keys).values_list("key", "label")))
+    return labels
 
 
 def problems_with(data: dict, label: str) -> list[str]:
@@ -138,6 +155,30 @@ def load_algorithm(path: Path, data: dict, report) -> None:
     if not AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).exists():
         publish(version, user=None)
     report.record("AlgorithmVersion", label, status)
+
+
+class DraftError(Exception):
+    """The rules cannot become a draft; the message names the first problem."""
+
+
+@transaction.atomic
+def load_draft(data: dict, label: str, change_notes: str = "") -> AlgorithmVersion:
+    """A new draft labelled `label` from rules in the algorithm file's structure: all or nothing."""
+    label = label.strip()
+    if not label:
+        raise DraftError("label: give the draft a label, e.g. 2026.1")
+    if len(label) > AlgorithmVersion._meta.get_field("label").max_length:
+        raise DraftError(f"label: {label!r} is longer than 60 characters")
+    if AlgorithmVersion.objects.filter(label=label).exists():
+        raise DraftError(f"label: a version {label} exists already; choose another label")
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), list) or not data["settings"]:
+        raise DraftError("settings: the file has no settings (is it an algorithm file?)")
+    data = {**data, "meta": {**(data.get("meta") or {}), "version": label}}
+    if problems := problems_with(data, label):
+        raise DraftError(problems[0])
+    draft = AlgorithmVersion(label=label, change_notes=change_notes)
+    _write_rows(draft, data)
+    return draft
 
 
 @transaction.atomic

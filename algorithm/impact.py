@@ -1,0 +1,347 @@
+"""The impact of an algorithm draft on the patients in care: which cases' options change, and how.
+
+Every case in care runs through both versions with the pure engine:
+
+- cases in care: on the agenda of an upcoming meeting, or with a decision in
+  force (the case's latest) that is planned or started, or that was recorded
+  within `settings.IMPACT_RECENT_DECISION_DAYS`;
+- each version's rules compile once; the drug catalogue is read once; cases
+  stream in chunks with their lines, regimens and overrides prefetched; each
+  case's facts are derived once (cases.services.case_data + cases.derivation)
+  and cases with the same facts share one evaluation per version;
+- a case has changed when an option it is offered appears, goes, changes
+  category or gains a caution, or when the option of its decision in force is
+  no longer offered. Each change has one kind (KINDS), most serious first.
+
+`execute` stores the result in an `ImpactRun` (regimens/models.py) with the
+draft; `current_inputs` names what the result depends on, so a page can tell
+whether it is still valid. The background task (algorithm/tasks.py) and the
+`algorithm_impact` command call `execute`; publishing with `publish_reviewed`
+raises a review flag (cases.models.ReviewFlag) on every changed case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_create_with_history
+
+from algorithm.engine import CaseFacts, FactsError, Recommendation, Rules, evaluate
+from algorithm.versions import PublishError, compile_version, option_labels, publish
+from cases import derivation as F
+from cases import services
+from cases.models import (
+    AgendaItem,
+    Case,
+    Decision,
+    DecisionStatus,
+    FactOverride,
+    Meeting,
+    ReviewFlag,
+    TherapyLine,
+)
+from regimens.models import AlgorithmVersion, ImpactRun, ImpactStatus, KnowledgeBaseRevision
+
+NOT_RECOMMENDED = "not_recommended"
+CHOSEN_WITHDRAWN = "chosen_withdrawn"
+NEW_PREFERRED = "new_preferred"
+CATEGORY = "category"
+NEW_CAUTION = "new_caution"
+# Kinds of change, most serious first; a change has one kind, a case those of its changes.
+KINDS = {
+    CHOSEN_WITHDRAWN: _("The option chosen is no longer offered, or is now not recommended"),
+    NEW_PREFERRED: _("A new preferred option"),
+    CATEGORY: _("Options that change category, appear or go"),
+    NEW_CAUTION: _("New cautions"),
+}
+CHUNK = 500  # cases read per round of queries
+PROGRESS_EVERY = 100  # cases between progress reports
+
+Progress = Callable[[int, int], None]  # (cases done, cases in all)
+
+
+# -- comparing two recommendations (pure) ----------------------------------------------------------
+
+
+def standing(recommendation: Recommendation, key: str) -> str | None:
+    """An option's category in a recommendation, "not_recommended", or None when not listed."""
+    option = recommendation.option(key)
+    if option is not None:
+        return option.category
+    return NOT_RECOMMENDED if recommendation.excluded(key) is not None else None
+
+
+def _offered(value: str | None) -> bool:
+    return value not in (None, NOT_RECOMMENDED)
+
+
+def compare(old: Recommendation, new: Recommendation, chosen: str | None = None) -> list[dict[str, Any]]:
+    """The changes from `old` to `new` for one case, each {option, before, after, kind[, cautions_added]}.
+
+    `chosen` is the option of the case's decision in force. Moving between "not listed" and
+    "not recommended" is no change for the patient (neither is an option) unless it is the chosen one.
+    """
+    keys = [o.key for o in old.options] + [o.key for o in new.options if old.option(o.key) is None]
+    if chosen and chosen not in keys:
+        keys.append(chosen)
+    changes = []
+    for key in keys:
+        before, after = standing(old, key), standing(new, key)
+        cautions: list[str] = []
+        if _offered(before) and _offered(after):
+            had = {c.modifier for c in old.option(key).cautions}
+            cautions = [c.modifier for c in new.option(key).cautions if c.modifier not in had]
+        if before == after and not cautions:
+            continue
+        if not _offered(before) and not _offered(after) and key != chosen:
+            continue
+        if key == chosen and _offered(before) != _offered(after) and not _offered(after):
+            kind = CHOSEN_WITHDRAWN
+        elif after == "preferred" and before != "preferred":
+            kind = NEW_PREFERRED
+        elif before != after:
+            kind = CATEGORY
+        else:
+            kind = NEW_CAUTION
+        change: dict[str, Any] = {"option": key, "before": before, "after": after, "kind": kind}
+        if cautions:
+            change["cautions_added"] = cautions
+        changes.append(change)
+    return changes
+
+
+# -- the cases in care -----------------------------------------------------------------------------
+
+
+def decisions_in_force() -> dict[int, dict[str, Any]]:
+    """Each decided case's latest decision (the one in force), without its snapshot; one query."""
+    rows = Decision.objects.order_by("case_id", "-recorded_at", "-pk").values(
+        "case_id", "option_key", "option_label", "category", "status", "recorded_at"
+    )
+    latest: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        latest.setdefault(row["case_id"], row)
+    return latest
+
+
+def cases_in_care(now=None) -> tuple[list[int], dict[int, dict[str, Any]]]:
+    """Ids of the cases in care, and the decisions in force by case id (two queries)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.IMPACT_RECENT_DECISION_DAYS)
+    decisions = decisions_in_force()
+    ongoing = {DecisionStatus.PLANNED, DecisionStatus.STARTED}
+    ids = {case_id for case_id, d in decisions.items() if d["status"] in ongoing or d["recorded_at"] >= since}
+    ids |= set(AgendaItem.objects.filter(meeting__date__gte=now).values_list("case_id", flat=True))
+    return sorted(ids), decisions
+
+
+def cases_stamp() -> str:
+    """The latest change to any case, line, override, meeting, agenda or decision (history row ids)."""
+    models = (Case, TherapyLine, FactOverride, Meeting, AgendaItem, Decision)
+    latest = [m.history.model.objects.order_by("-history_id").values_list("history_id", flat=True).first()
+              for m in models]  # fmt: skip
+    return ".".join(str(n or 0) for n in latest)
+
+
+def current_inputs(draft: AlgorithmVersion, against: AlgorithmVersion) -> str:
+    """What a run's result depends on: both versions and the knowledge base (its revision goes up on
+    every change to a version's rules or to a regimen), the cases, meetings and decisions, the day and
+    the period that counts a decision as recent."""
+    return (
+        f"v{draft.pk}-{against.pk} kb{KnowledgeBaseRevision.current()} cases{cases_stamp()} "
+        f"{timezone.localdate().isoformat()} {settings.IMPACT_RECENT_DECISION_DAYS}d"
+    )
+
+
+# -- running the cases through both versions --------------------------------------------------------
+
+
+@dataclass
+class Impact:
+    total: int = 0
+    cases: list[dict[str, Any]] = field(default_factory=list)  # the changed cases
+    errors: list[dict[str, str]] = field(default_factory=list)  # cases the engine could not use
+    evaluations: int = 0  # distinct fact sets run through both versions
+
+    def counts(self) -> dict[str, Any]:
+        by_kind = {kind: sum(1 for c in self.cases if kind in c["kinds"]) for kind in KINDS}
+        return {
+            "in_care": self.total,
+            "changed": len(self.cases),
+            "kinds": by_kind,
+            "errors": len(self.errors),
+            "evaluations": self.evaluations,
+        }
+
+
+def _key(facts: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in facts.items()))
+
+
+def _cases(ids: list[int]) -> Iterable[Case]:
+    """The cases with what their facts need, CHUNK at a time (four queries per chunk)."""
+    lines = TherapyLine.objects.for_facts().order_by("number")
+    overrides = FactOverride.objects.select_related("created_by")
+    for start in range(0, len(ids), CHUNK):
+        chunk = Case.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("pk")
+        yield from chunk.prefetch_related(
+            Prefetch("lines", queryset=lines), Prefetch("overrides", queryset=overrides)
+        )
+
+
+def _decision_json(decision: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "option": decision["option_key"],
+        "label": decision["option_label"],
+        "category": decision["category"],
+        "status": decision["status"],
+        "recorded_at": decision["recorded_at"].isoformat(),
+    }
+
+
+def analyse(
+    draft: Rules,
+    against: Rules,
+    case_ids: list[int],
+    decisions: Mapping[int, Mapping[str, Any]],
+    labels: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    share: bool = True,
+) -> Impact:
+    """Run each case through `against` (before) and `draft` (after); keep the cases that change.
+
+    `share`: cases with the same facts share one evaluation per version (the result is the same;
+    the benchmark turns it off to time the worst case, every case different).
+    """
+    labels = labels or {}
+    catalogue = services.drug_catalogue()
+    impact = Impact(total=len(case_ids))
+    evaluated: dict[tuple, tuple[Recommendation, Recommendation]] = {}
+    for done, case in enumerate(_cases(case_ids), start=1):
+        facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
+        key = _key(facts)
+        pair = evaluated.get(key) if share else None
+        if pair is None:
+            try:
+                case_facts = CaseFacts.from_dict(facts)
+            except FactsError as error:
+                impact.errors.append({"code": case.code, "error": f"{error.field}: {error.message}"})
+                continue
+            pair = (evaluate(case_facts, against), evaluate(case_facts, draft))
+            impact.evaluations += 1
+            if share:
+                evaluated[key] = pair
+        decision = decisions.get(case.pk)
+        changes = compare(*pair, chosen=decision["option_key"] if decision else None)
+        if changes:
+            for change in changes:
+                change["label"] = labels.get(change["option"], change["option"])
+            impact.cases.append(
+                {
+                    "code": case.code,
+                    "case_id": case.pk,
+                    "changes": changes,
+                    "kinds": [k for k in KINDS if any(c["kind"] == k for c in changes)],
+                    "decision": _decision_json(decision),
+                }
+            )
+        if progress and (done % PROGRESS_EVERY == 0 or done == impact.total):
+            progress(done, impact.total)
+    impact.cases.sort(key=lambda c: c["code"])
+    return impact
+
+
+def labels_for(*rules: Rules) -> dict[str, str]:
+    keys = {o.key for r in rules for s in r.settings for o in s.options}
+    return option_labels(keys | {"OTHER"})
+
+
+def create_run(draft: AlgorithmVersion, against: AlgorithmVersion, user=None) -> ImpactRun:
+    return ImpactRun.objects.create(
+        draft=draft, against=against, inputs=current_inputs(draft, against), requested_by=user
+    )
+
+
+def execute(run: ImpactRun, report: Progress | None = None) -> ImpactRun:
+    """Run the impact of `run.draft` against `run.against` over the cases in care; store it in `run`."""
+    runs = ImpactRun.objects.filter(pk=run.pk)
+    runs.update(status=ImpactStatus.RUNNING, started_at=timezone.now(), done=0)
+    try:
+        _, draft_rules = compile_version(run.draft)
+        _, against_rules = compile_version(run.against)
+        ids, decisions = cases_in_care()
+        runs.update(total=len(ids))
+
+        def progress(done: int, total: int) -> None:
+            runs.update(done=done)
+            if report:
+                report(done, total)
+
+        impact = analyse(draft_rules, against_rules, ids, decisions, labels_for(draft_rules, against_rules),
+                         progress)  # fmt: skip
+    except Exception as error:
+        runs.update(
+            status=ImpactStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+        raise
+    run.status, run.total, run.done = ImpactStatus.DONE, impact.total, impact.total
+    run.counts, run.results = impact.counts(), impact.cases
+    run.error = "; ".join(f"{e['code']}: {e['error']}" for e in impact.errors)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def fresh_run(draft: AlgorithmVersion, against: AlgorithmVersion) -> tuple[ImpactRun | None, bool]:
+    """The newest run of `draft` against `against`, and whether its inputs are still the current ones."""
+    run = ImpactRun.objects.latest_for(draft, against)
+    if run is None:
+        return None, False
+    return run, run.inputs == current_inputs(draft, against)
+
+
+# -- publishing ---------------------------------------------------------------------------------------
+
+
+def raise_review_flags(run: ImpactRun, user=None) -> int:
+    """A review flag on every case the run found changed (one per case and version); how many."""
+    flagged = set(ReviewFlag.objects.filter(algorithm_version=run.draft).values_list("case_id", flat=True))
+    existing = set(
+        Case.objects.filter(pk__in=[c["case_id"] for c in run.results]).values_list("pk", flat=True)
+    )
+    flags = [
+        ReviewFlag(case_id=c["case_id"], algorithm_version=run.draft, changes=c["changes"], raised_by=user)
+        for c in run.results
+        if c["case_id"] in existing and c["case_id"] not in flagged
+    ]
+    bulk_create_with_history(flags, ReviewFlag, batch_size=CHUNK, default_user=user)
+    return len(flags)
+
+
+@transaction.atomic
+def publish_reviewed(run: ImpactRun, user=None) -> int:
+    """Publish the run's draft after its impact was seen, and flag the changed cases for review.
+
+    Refuses (PublishError) when the run is not finished, is not against the published version, or is
+    out of date (the draft, the knowledge base or a case changed since).
+    """
+    published = AlgorithmVersion.objects.published_id()
+    if run.against_id != published:
+        raise PublishError("The impact was computed against a version that is no longer published.")
+    if run.status != ImpactStatus.DONE:
+        raise PublishError("The impact on the cases in care has not been computed yet.")
+    if run.inputs != current_inputs(run.draft, run.against):
+        raise PublishError("The draft or the cases changed since the impact was computed: run it again.")
+    publish(run.draft, user)
+    return raise_review_flags(run, user)
