@@ -118,6 +118,24 @@ def compare(old: Recommendation, new: Recommendation, chosen: str | None = None)
     return changes
 
 
+STANDING_WORDS = {None: _("not listed"), NOT_RECOMMENDED: _("not recommended")}
+
+
+def describe_change(change: Mapping[str, Any]) -> str:
+    """One change in words: "IsaKd: preferred → alternative", "DPd: new caution (MOD-CFZ-CV)"."""
+    label = change.get("label") or change["option"]
+    before = STANDING_WORDS.get(change["before"], change["before"])
+    after = STANDING_WORDS.get(change["after"], change["after"])
+    cautions = ", ".join(change.get("cautions_added") or ())
+    if change["before"] == change["after"]:
+        return str(_("%(option)s: %(category)s, new caution (%(cautions)s)")) % {
+            "option": label, "category": after, "cautions": cautions}  # fmt: skip
+    text = f"{label}: {before} → {after}"
+    if cautions:
+        text += " " + str(_("(new caution: %(cautions)s)")) % {"cautions": cautions}
+    return text
+
+
 # -- the cases in care -----------------------------------------------------------------------------
 
 
