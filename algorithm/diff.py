@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from algorithm.engine import Rules
-from algorithm.versions import compile_version, option_labels
+from algorithm.versions import compile_version, option_labels, regimen_components
 
 AREAS = ("setting", "option", "modifier", "document")
 NOT_LISTED = gettext_lazy("not listed")
@@ -371,8 +371,9 @@ def _document(old_data: Mapping[str, Any], new_data: Mapping[str, Any]) -> list[
 
 def diff_versions(old, new) -> VersionDiff:
     """Two `AlgorithmVersion` rows (any status) -> their differences, with both change notes."""
-    old_data, old_rules = compile_version(old)
-    new_data, new_rules = compile_version(new)
+    components = regimen_components()
+    old_data, old_rules = compile_version(old, components)
+    new_data, new_rules = compile_version(new, components)
     keys = _option_keys(old_data) | _option_keys(new_data)
     return VersionDiff(
         old=old.label,

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
 from algorithm.engine import CaseFacts, FactsError, Recommendation, Rules, evaluate
-from algorithm.versions import PublishError, compile_version, option_labels, publish
+from algorithm.versions import PublishError, compile_version, option_labels, publish, regimen_components
 from cases import derivation as F
 from cases import services
 from cases.models import (
@@ -295,8 +295,9 @@ def execute(run: ImpactRun, report: Progress | None = None) -> ImpactRun:
     runs = ImpactRun.objects.filter(pk=run.pk)
     runs.update(status=ImpactStatus.RUNNING, started_at=timezone.now(), done=0)
     try:
-        _, draft_rules = compile_version(run.draft)
-        _, against_rules = compile_version(run.against)
+        components = regimen_components()
+        _, draft_rules = compile_version(run.draft, components)
+        _, against_rules = compile_version(run.against, components)
         ids, decisions = cases_in_care()
         runs.update(total=len(ids))
 

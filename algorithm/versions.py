@@ -39,11 +39,14 @@ def regimen_components() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     return {key: frozenset(value) for key, value in components.items()}, actions
 
 
-def compile_version(version: AlgorithmVersion) -> tuple[dict, Rules]:
-    """A version's rules as plain data (the algorithm file's structure) and compiled by the engine."""
+def compile_version(version: AlgorithmVersion, components=None) -> tuple[dict, Rules]:
+    """A version's rules as plain data (the algorithm file's structure) and compiled by the engine.
+
+    `components`: what `regimen_components()` returned, when compiling several versions.
+    """
     data = AlgorithmVersion.objects.with_rules().get(pk=version.pk).to_rules_dict()
-    components, actions = regimen_components()
-    return data, rules_from_dict(data, components, actions, version=version.label)
+    regimens, actions = components or regimen_components()
+    return data, rules_from_dict(data, regimens, actions, version=version.label)
 
 
 def option_labels(keys) -> dict[str, str]:
