@@ -6,6 +6,7 @@ from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from cases import derivation as F
 from cases.models import (
@@ -282,6 +283,15 @@ class OverrideForm(forms.Form):
             except ValueError as exc:
                 self.add_error("value", str(exc))
         return data
+
+
+class ReviewDismissForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Why the board keeps the case as it is despite the algorithm change."),
+    )
 
 
 class MeetingForm(forms.ModelForm):

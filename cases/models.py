@@ -106,6 +106,12 @@ class CaseQuerySet(models.QuerySet):
                 "decisions",
                 queryset=Decision.objects.select_related("meeting", "recorded_by").order_by("-recorded_at"),
             ),
+            Prefetch(
+                "review_flags",
+                queryset=ReviewFlag.objects.select_related(
+                    "algorithm_version", "closed_by", "decision"
+                ).order_by("-raised_at", "-pk"),
+            ),
         )
 
 
@@ -519,8 +525,12 @@ class ReviewFlagQuerySet(models.QuerySet):
         return self.filter(status=ReviewFlagStatus.OPEN)
 
     def for_home(self):
-        """Open flags, newest first, with their case and version (the home page's list)."""
+        """Open flags, newest first, with their case and version (the home and meeting pages' lists)."""
         return self.open().select_related("case", "algorithm_version").order_by("-raised_at", "pk")
+
+    def not_on_agenda_of(self, meeting):
+        """Open flags of cases not yet on `meeting`'s agenda."""
+        return self.exclude(case__in=AgendaItem.objects.filter(meeting=meeting).values("case"))
 
 
 class ReviewFlag(models.Model):
