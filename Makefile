@@ -23,7 +23,11 @@ setup: venv
 	$(DEV_ENV) $(PY) manage.py load_demo
 	$(DEV_ENV) $(PY) manage.py ensure_local_admin
 
+# The task worker (impact runs of algorithm drafts) in the background, in its own process group, and
+# the web server in the foreground; Ctrl-C (or the server stopping) stops the worker too.
 run: setup
+	@set -m; $(DEV_ENV) $(PY) manage.py db_worker & worker=$$!; set +m; \
+	trap 'kill -TERM -- -$$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: venv
