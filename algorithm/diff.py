@@ -290,6 +290,11 @@ def _actions_words(modifier, names: _Names) -> str:
     return "; ".join(parts)
 
 
+def _when(condition) -> str:
+    words = condition.describe()
+    return _("in every case") if words == "always" else _("when %(condition)s") % {"condition": words}
+
+
 def _reach_words(modifier, names: _Names) -> str:
     if modifier.applies_to is None:
         return _("every option")
@@ -319,18 +324,18 @@ def _modifiers(old_data, new_data, old_rules: Rules, new_rules: Rules, names: _N
         if old is None:
             changes.append(
                 Change("modifier", "added",
-                       _("New modifier %(key)s for %(reach)s: %(actions)s when %(trigger)s.")
+                       _("New modifier %(key)s for %(reach)s: %(actions)s %(trigger)s.")
                        % {"key": key, "reach": _reach_words(new, names), "actions": _actions_words(new, names),
-                          "trigger": new.trigger.describe()},
+                          "trigger": _when(new.trigger)},
                        after=new.message, modifier=key)
             )  # fmt: skip
             continue
         if new is None:
             changes.append(
                 Change("modifier", "removed",
-                       _("Modifier %(key)s removed (it %(actions)s for %(reach)s when %(trigger)s).")
+                       _("Modifier %(key)s removed (it %(actions)s for %(reach)s %(trigger)s).")
                        % {"key": key, "reach": _reach_words(old, names), "actions": _actions_words(old, names),
-                          "trigger": old.trigger.describe()},
+                          "trigger": _when(old.trigger)},
                        before=old.message, modifier=key)
             )  # fmt: skip
             continue

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 # Every page: session, user, the user's and the groups' permissions (4), then its own.
 PAGE_QUERIES = {
-    "home": 11,  # 4 counts, next meeting, follow-ups, latest decisions
+    "home": 12,  # 4 counts, next meeting, review flags, follow-ups, latest decisions
     "regimen_list": 10,  # revision, count, regimens of the page, components, approvals, key trials
     "regimen_detail": 12,  # + the arms of its trials (compare links)
     "trial_list": 9,  # revision, count, trials of the page, arms, the regimen filter's choices
@@ -35,7 +35,8 @@ PAGE_QUERIES = {
     # regimens, approvals, actions, trials, arms, results, sources
     "wizard_options": 21,
     "case_list": 6,  # count, cases of the page with their number of lines
-    "case_detail": 14,  # case, lines, components, overrides, decisions, drugs, history (4), decision rows
+    # case, lines, components, overrides, decisions, review flags, drugs, history (4), decision rows
+    "case_detail": 15,
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 8,  # meeting, attendees, agenda with cases, decisions
     "meeting_case": 24,  # the recommendation compiles the rules (6)
