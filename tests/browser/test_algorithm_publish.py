@@ -86,3 +86,33 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
     review = page.get_by_role("region", name="To review after an algorithm change")
     for code in changed:
         expect(review.get_by_role("link", name=code)).to_be_visible()
+
+
+def test_version_pages_and_flags_have_no_serious_accessibility_violation(
+    logged_in_page, live_server, knowledge_base, curator, tmp_path
+):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from algorithm import impact
+
+    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_algorithm", str(_draft_file(tmp_path)), as_draft="2026.1", stdout=io.StringIO())
+    draft = AlgorithmVersion.objects.get(label="2026.1")
+    run = impact.execute(
+        impact.create_run(draft, AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED))
+    )
+    axe, found = Axe(), {}
+
+    def check(path: str) -> None:
+        logged_in_page.goto(f"{live_server.url}{path}")
+        violations = axe.run(logged_in_page).response["violations"]
+        serious = [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
+        if serious:
+            found[path] = serious
+
+    check("/algorithm/versions/2025.1/diff/2026.1/")
+    check("/algorithm/versions/2026.1/impact/")
+    impact.publish_reviewed(run, curator)  # then the flags, on a case page and on home
+    check("/cases/MM-DEMO-004/")
+    check("/")
+    assert found == {}
