@@ -22,6 +22,7 @@ raises a review flag (cases.models.ReviewFlag) on every changed case.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,7 +35,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
-from algorithm.engine import CaseFacts, FactsError, Recommendation, Rules, evaluate
+from algorithm.comparison import (
+    CATEGORY,
+    CHOSEN_WITHDRAWN,
+    NEW_CAUTION,
+    NEW_PREFERRED,
+    NOT_RECOMMENDED,
+    Item,
+    Outcome,
+    compare,
+    evaluate_batch,
+    start_worker,
+)
+from algorithm.engine import Rules
 from algorithm.versions import PublishError, compile_version, option_labels, publish, regimen_components
 from cases import derivation as F
 from cases import services
@@ -50,11 +63,6 @@ from cases.models import (
 )
 from regimens.models import AlgorithmVersion, ImpactRun, ImpactStatus, KnowledgeBaseRevision
 
-NOT_RECOMMENDED = "not_recommended"
-CHOSEN_WITHDRAWN = "chosen_withdrawn"
-NEW_PREFERRED = "new_preferred"
-CATEGORY = "category"
-NEW_CAUTION = "new_caution"
 # Kinds of change, most serious first; a change has one kind, a case those of its changes.
 KINDS = {
     CHOSEN_WITHDRAWN: _("The option chosen is no longer offered, or is now not recommended"),
@@ -62,60 +70,13 @@ KINDS = {
     CATEGORY: _("Options that change category, appear or go"),
     NEW_CAUTION: _("New cautions"),
 }
+__all__ = ["KINDS", "analyse", "compare", "describe_change", "execute", "publish_reviewed"]
+
 CHUNK = 500  # cases read per round of queries
-PROGRESS_EVERY = 100  # cases between progress reports
+BATCH = 50  # cases per batch handed to a worker process
+PARALLEL_FROM = 1000  # cases from which the evaluation is spread over several processes
 
 Progress = Callable[[int, int], None]  # (cases done, cases in all)
-
-
-# -- comparing two recommendations (pure) ----------------------------------------------------------
-
-
-def standing(recommendation: Recommendation, key: str) -> str | None:
-    """An option's category in a recommendation, "not_recommended", or None when not listed."""
-    option = recommendation.option(key)
-    if option is not None:
-        return option.category
-    return NOT_RECOMMENDED if recommendation.excluded(key) is not None else None
-
-
-def _offered(value: str | None) -> bool:
-    return value not in (None, NOT_RECOMMENDED)
-
-
-def compare(old: Recommendation, new: Recommendation, chosen: str | None = None) -> list[dict[str, Any]]:
-    """The changes from `old` to `new` for one case, each {option, before, after, kind[, cautions_added]}.
-
-    `chosen` is the option of the case's decision in force. Moving between "not listed" and
-    "not recommended" is no change for the patient (neither is an option) unless it is the chosen one.
-    """
-    keys = [o.key for o in old.options] + [o.key for o in new.options if old.option(o.key) is None]
-    if chosen and chosen not in keys:
-        keys.append(chosen)
-    changes = []
-    for key in keys:
-        before, after = standing(old, key), standing(new, key)
-        cautions: list[str] = []
-        if _offered(before) and _offered(after):
-            had = {c.modifier for c in old.option(key).cautions}
-            cautions = [c.modifier for c in new.option(key).cautions if c.modifier not in had]
-        if before == after and not cautions:
-            continue
-        if not _offered(before) and not _offered(after) and key != chosen:
-            continue
-        if key == chosen and _offered(before) != _offered(after) and not _offered(after):
-            kind = CHOSEN_WITHDRAWN
-        elif after == "preferred" and before != "preferred":
-            kind = NEW_PREFERRED
-        elif before != after:
-            kind = CATEGORY
-        else:
-            kind = NEW_CAUTION
-        change: dict[str, Any] = {"option": key, "before": before, "after": after, "kind": kind}
-        if cautions:
-            change["cautions_added"] = cautions
-        changes.append(change)
-    return changes
 
 
 STANDING_WORDS = {None: _("not listed"), NOT_RECOMMENDED: _("not recommended")}
@@ -227,6 +188,35 @@ def _decision_json(decision: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+class _InProcess:
+    """Evaluates each batch at once, in this process."""
+
+    def __init__(self, before: Rules, after: Rules) -> None:
+        self.versions = (before, after)
+
+    def submit(self, items: list[Item]) -> list[Outcome]:
+        return evaluate_batch(items, self.versions)
+
+    def close(self) -> None:
+        pass
+
+
+class _Workers:
+    """Evaluates batches in worker processes (forkserver: fresh processes, no inherited connection or
+    thread), each given both compiled versions once; this process derives facts meanwhile."""
+
+    def __init__(self, before: Rules, after: Rules, processes: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.pool = context.Pool(processes, initializer=start_worker, initargs=(before, after))
+
+    def submit(self, items: list[Item]):
+        return self.pool.apply_async(evaluate_batch, (items,))
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
+
+
 def analyse(
     draft: Rules,
     against: Rules,
@@ -235,46 +225,79 @@ def analyse(
     labels: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     share: bool = True,
+    processes: int | None = None,
 ) -> Impact:
     """Run each case through `against` (before) and `draft` (after); keep the cases that change.
 
-    `share`: cases with the same facts share one evaluation per version (the result is the same;
+    Facts are derived here, chunk by chunk; the evaluation runs in `processes` worker processes
+    (default: settings.IMPACT_PROCESSES from PARALLEL_FROM cases on, else in this process).
+    `share`: cases with the same facts and decision share one evaluation (the result is the same;
     the benchmark turns it off to time the worst case, every case different).
     """
     labels = labels or {}
+    if processes is None:
+        processes = settings.IMPACT_PROCESSES if len(case_ids) >= PARALLEL_FROM else 1
+    evaluator = _Workers(against, draft, processes) if processes > 1 else _InProcess(against, draft)
     catalogue = services.drug_catalogue()
     impact = Impact(total=len(case_ids))
-    evaluated: dict[tuple, tuple[Recommendation, Recommendation]] = {}
-    for done, case in enumerate(_cases(case_ids), start=1):
-        facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
-        key = _key(facts)
-        pair = evaluated.get(key) if share else None
-        if pair is None:
-            try:
-                case_facts = CaseFacts.from_dict(facts)
-            except FactsError as error:
-                impact.errors.append({"code": case.code, "error": f"{error.field}: {error.message}"})
-                continue
-            pair = (evaluate(case_facts, against), evaluate(case_facts, draft))
-            impact.evaluations += 1
-            if share:
-                evaluated[key] = pair
-        decision = decisions.get(case.pk)
-        changes = compare(*pair, chosen=decision["option_key"] if decision else None)
-        if changes:
-            for change in changes:
-                change["label"] = labels.get(change["option"], change["option"])
+    cases: list[tuple[str, int, Any, Mapping[str, Any] | None]] = []  # code, id, evaluation key, decision
+    outcomes: dict[Any, tuple[list[dict[str, Any]] | None, str | None]] = {}
+    pending: list = []  # batches handed to the evaluator, in order: lists of outcomes or AsyncResults
+    batch: list[Item] = []
+    queued: set = set()  # evaluation keys handed over (each evaluated once)
+    reported = 0
+
+    def harvest(wait: bool = False) -> None:
+        nonlocal reported
+        while pending and (wait or not hasattr(pending[0], "ready") or pending[0].ready()):
+            result = pending.pop(0)
+            for key, changes, error in result.get() if hasattr(result, "get") else result:
+                outcomes[key] = (changes, error)
+        done = reported
+        while done < len(cases) and cases[done][2] in outcomes:
+            done += 1
+        if progress and done > reported:
+            progress(done, impact.total)
+        reported = done
+
+    try:
+        for index, case in enumerate(_cases(case_ids)):
+            facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
+            decision = decisions.get(case.pk)
+            chosen = decision["option_key"] if decision else None
+            key = (_key(facts), chosen) if share else index
+            if key not in queued:
+                queued.add(key)
+                batch.append((key, facts, chosen))
+            cases.append((case.code, case.pk, key, decision))
+            if len(batch) >= BATCH or (batch and (index + 1) % CHUNK == 0):
+                pending.append(evaluator.submit(batch))
+                batch = []
+                harvest()
+        if batch:
+            pending.append(evaluator.submit(batch))
+        harvest(wait=True)
+    finally:
+        evaluator.close()
+
+    impact.evaluations = len(queued)
+    for code, case_id, key, decision in cases:
+        changes, error = outcomes[key]
+        if error:
+            impact.errors.append({"code": code, "error": error})
+        elif changes:
+            changes = [
+                {**change, "label": labels.get(change["option"], change["option"])} for change in changes
+            ]
             impact.cases.append(
                 {
-                    "code": case.code,
-                    "case_id": case.pk,
+                    "code": code,
+                    "case_id": case_id,
                     "changes": changes,
                     "kinds": [k for k in KINDS if any(c["kind"] == k for c in changes)],
                     "decision": _decision_json(decision),
                 }
             )
-        if progress and (done % PROGRESS_EVERY == 0 or done == impact.total):
-            progress(done, impact.total)
     impact.cases.sort(key=lambda c: c["code"])
     return impact
 
