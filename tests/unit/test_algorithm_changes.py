@@ -109,3 +109,20 @@ def test_diff_reports_a_move_only_when_the_order_of_the_remaining_options_change
         "cilta-cel: moved from place 3 to place 2 in 'Len-refractory, anti-CD38 naive'.",
     ]
     assert [c.kind for c in removal] == ["removed"]
+
+
+def test_the_comparison_imports_without_django():
+    """Worker processes of a large impact run import it without setting Django up."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, algorithm.comparison\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    root = Path(__file__).resolve().parents[2]
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
