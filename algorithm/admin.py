@@ -28,7 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from algorithm import impact
 from algorithm.engine.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
@@ -331,13 +331,17 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
     def modifier_count(self, obj):
         return getattr(obj, "_modifiers", None)
 
-    @admin.display(description=_("changes"))
+    @admin.display(description=gettext_lazy("changes"))
     def changes_link(self, obj):
-        base = _compared_with(obj)
-        if base is None:
+        # A draft against the published version, any other version against the one it was copied from.
+        if obj.status == AlgorithmStatus.DRAFT:
+            base = getattr(obj, "_published", None)
+        else:
+            base = obj.copied_from.label if obj.copied_from_id else None
+        if not base:
             return "—"
         return format_html(
-            '<a href="{}">{}</a>', diff_url(base, obj), _("against %(label)s") % {"label": base.label}
+            '<a href="{}">{}</a>', diff_url(base, obj.label), _("against %(label)s") % {"label": base}
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -378,7 +382,11 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
                     raise PublishError(_("The impact on the cases in care has not been computed yet."))
                 flagged = impact.publish_reviewed(run, request.user)
             except PublishError as error:
-                self.message_user(request, f"{version.label} was not published: {error}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(label)s was not published: %(error)s") % {"label": version.label, "error": error},
+                    messages.ERROR,
+                )
                 return HttpResponseRedirect(here)
             self.message_user(request, _published_message(version.label, flagged), messages.SUCCESS)
             return redirect("admin:regimens_algorithmversion_changelist")
@@ -404,7 +412,11 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
         try:
             publish(version, request.user)
         except PublishError as error:
-            self.message_user(request, f"{version.label} was not published: {error}", messages.ERROR)
+            self.message_user(
+                request,
+                _("%(label)s was not published: %(error)s") % {"label": version.label, "error": error},
+                messages.ERROR,
+            )
             return redirect("admin:regimens_algorithmversion_changelist")
         self.message_user(request, _published_message(version.label, 0), messages.SUCCESS)
         return redirect("admin:regimens_algorithmversion_changelist")
@@ -441,7 +453,8 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
             )
 
     @admin.action(
-        description="Publish… (shows the impact on the cases in care first)", permissions=["change"]
+        description=gettext_lazy("Publish… (shows the impact on the cases in care first)"),
+        permissions=["change"],
     )
     def publish_draft(self, request: HttpRequest, queryset) -> HttpResponse | None:
         if queryset.count() != 1:
@@ -455,7 +468,10 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
         )
         if problems:
             self.message_user(
-                request, f"{version.label} was not published: {'; '.join(problems)}", messages.ERROR
+                request,
+                _("%(label)s was not published: %(error)s")
+                % {"label": version.label, "error": "; ".join(problems)},
+                messages.ERROR,
             )
             return None
         published = AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).first()
