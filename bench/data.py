@@ -17,6 +17,7 @@ kind of case and reused: cases of one kind have the same facts.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -28,12 +29,15 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from algorithm.versions import load_draft
 from cases import derivation as F
 from cases import services
 from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
 from cases.models import AgendaItem, Attendee, Case, Decision, Meeting, TherapyLine
 from regimens.models import (
     Agency,
+    AlgorithmStatus,
+    AlgorithmVersion,
     Approval,
     ApprovalStatus,
     Drug,
@@ -418,6 +422,24 @@ def build_meetings(count: int, cases: list[Case]) -> list[Meeting]:
         recorded_at=Subquery(Meeting.objects.filter(pk=OuterRef("meeting_id")).values("date")[:1])
     )
     return meetings
+
+
+# --- An algorithm draft ----------------------------------------------------------------------------------
+
+
+def build_draft(label: str = "bench-impact-draft"):
+    """(published, draft): a draft copied from the published rules with one option removed (SVd from the
+    double-refractory setting) and one category changed (teclistamab preferred after 3+ lines), as
+    issue 12's test builds one; for timing the impact on the cases in care."""
+    published = AlgorithmVersion.objects.with_rules().get(status=AlgorithmStatus.PUBLISHED)
+    data = copy.deepcopy(published.to_rules_dict())
+    settings = {s["key"]: s for s in data["settings"]}
+    double = settings["len_and_cd38_refractory"]
+    double["options"] = [o for o in double["options"] if o["regimen"] != "SVD"]
+    for option in settings["triple_class_exposed_3plus_prior_lines"]["options"]:
+        if option["regimen"] == "TECLISTAMAB":
+            option["category"] = "preferred"
+    return published, load_draft(data, label, "benchmark draft")
 
 
 def build(cases: int, meetings: int = 500, trials: int = 200) -> dict[str, int]:

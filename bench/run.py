@@ -298,24 +298,6 @@ def run_scale(cases: int, only: str | None, profile: str | None, sql: str | None
 # --- The impact of an algorithm draft ---------------------------------------------------------------------
 
 
-def _bench_draft():
-    """A draft: the published rules with one option removed and one category changed (as issue 12's test)."""
-    import copy
-
-    from algorithm.versions import load_draft
-    from regimens.models import AlgorithmStatus, AlgorithmVersion
-
-    published = AlgorithmVersion.objects.with_rules().get(status=AlgorithmStatus.PUBLISHED)
-    data = copy.deepcopy(published.to_rules_dict())
-    settings = {s["key"]: s for s in data["settings"]}
-    double = settings["len_and_cd38_refractory"]
-    double["options"] = [o for o in double["options"] if o["regimen"] != "SVD"]
-    for option in settings["triple_class_exposed_3plus_prior_lines"]["options"]:
-        if option["regimen"] == "TECLISTAMAB":
-            option["category"] = "preferred"
-    return published, load_draft(data, "bench-impact-draft", "benchmark draft")
-
-
 def measure_impact() -> dict[str, Any]:
     """Seconds to run the cases through the published version and a draft, in this process (what the
     task worker does), in a transaction rolled back at the end so the database stays as built.
@@ -329,11 +311,12 @@ def measure_impact() -> dict[str, Any]:
 
     from algorithm import impact
     from algorithm.versions import compile_version, regimen_components
+    from bench.data import build_draft
     from cases.models import Case
 
     out: dict[str, Any] = {}
     with transaction.atomic():
-        published, draft = _bench_draft()
+        published, draft = build_draft()
         started = time.perf_counter()
         run = impact.execute(impact.create_run(draft, published))
         out["in_care"] = {
