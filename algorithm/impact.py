@@ -8,7 +8,9 @@ Every case in care runs through both versions with the pure engine:
 - each version's rules compile once; the drug catalogue is read once; cases
   stream in chunks with their lines, regimens and overrides prefetched; each
   case's facts are derived once (cases.services.case_data + cases.derivation)
-  and cases with the same facts share one evaluation per version;
+  and cases with the same facts share one evaluation per version; from
+  PARALLEL_FROM cases on, the evaluations (algorithm/comparison.py, pure) run
+  in worker processes while this process derives the next facts;
 - a case has changed when an option it is offered appears, goes, changes
   category or gains a caution, or when the option of its decision in force is
   no longer offered. Each change has one kind (KINDS), most serious first.
