@@ -1,9 +1,9 @@
 """One patient's options under two algorithm versions, compared: pure Python, no Django.
 
-Pure so that worker processes can run it (algorithm/impact.py spreads a large
-impact run over the machine's cores): a worker gets both compiled versions
-once (`start_worker`), then batches of (key, facts, chosen option) and returns
-each key's changes (`evaluate_batch`).
+algorithm/impact.py derives each case's facts from the database and hands them
+here in batches of (key, facts, chosen option); `evaluate_batch` runs them
+through both compiled versions and returns each key's changes. Tested without
+a database (tests/unit/test_algorithm_changes.py).
 """
 
 from __future__ import annotations
@@ -72,18 +72,10 @@ def compare(old: Recommendation, new: Recommendation, chosen: str | None = None)
 Item = tuple[Any, dict[str, Any], str | None]  # (key, the case's facts as JSON, the option chosen)
 Outcome = tuple[Any, list[dict[str, Any]] | None, str | None]  # (key, changes, or the facts' error)
 
-_versions: tuple[Rules, Rules] | None = None  # (before, after), in a worker process
 
-
-def start_worker(before: Rules, after: Rules) -> None:
-    """A worker process's initializer: keep both compiled versions for every batch."""
-    global _versions
-    _versions = (before, after)
-
-
-def evaluate_batch(items: Iterable[Item], versions: tuple[Rules, Rules] | None = None) -> list[Outcome]:
-    """Each item's facts through both versions, compared."""
-    before, after = versions or _versions
+def evaluate_batch(items: Iterable[Item], versions: tuple[Rules, Rules]) -> list[Outcome]:
+    """Each item's facts through both versions (before, after), compared."""
+    before, after = versions
     out: list[Outcome] = []
     for key, facts, chosen in items:
         try:

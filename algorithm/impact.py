@@ -8,9 +8,8 @@ Every case in care runs through both versions with the pure engine:
 - each version's rules compile once; the drug catalogue is read once; cases
   stream in chunks with their lines, regimens and overrides prefetched; each
   case's facts are derived once (cases.services.case_data + cases.derivation)
-  and cases with the same facts share one evaluation per version; from
-  PARALLEL_FROM cases on, the evaluations (algorithm/comparison.py, pure) run
-  in worker processes while this process derives the next facts;
+  and cases with the same facts share one evaluation per version (the
+  evaluation and the comparison, algorithm/comparison.py, are pure);
 - a case has changed when an option it is offered appears, goes, changes
   category or gains a caution, or when the option of its decision in force is
   no longer offered. Each change has one kind (KINDS), most serious first.
@@ -24,7 +23,6 @@ raises a review flag (cases.models.ReviewFlag) on every changed case.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,10 +42,8 @@ from algorithm.comparison import (
     NEW_PREFERRED,
     NOT_RECOMMENDED,
     Item,
-    Outcome,
     compare,
     evaluate_batch,
-    start_worker,
 )
 from algorithm.engine import Rules
 from algorithm.versions import PublishError, compile_version, option_labels, publish, regimen_components
@@ -75,8 +71,7 @@ KINDS = {
 __all__ = ["KINDS", "analyse", "compare", "describe_change", "execute", "publish_reviewed"]
 
 CHUNK = 500  # cases read per round of queries
-BATCH = 50  # cases per batch handed to a worker process
-PARALLEL_FROM = 1000  # cases from which the evaluation is spread over several processes
+BATCH = 50  # cases evaluated between progress reports
 
 Progress = Callable[[int, int], None]  # (cases done, cases in all)
 
@@ -190,35 +185,6 @@ def _decision_json(decision: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-class _InProcess:
-    """Evaluates each batch at once, in this process."""
-
-    def __init__(self, before: Rules, after: Rules) -> None:
-        self.versions = (before, after)
-
-    def submit(self, items: list[Item]) -> list[Outcome]:
-        return evaluate_batch(items, self.versions)
-
-    def close(self) -> None:
-        pass
-
-
-class _Workers:
-    """Evaluates batches in worker processes (forkserver: fresh processes, no inherited connection or
-    thread), each given both compiled versions once; this process derives facts meanwhile."""
-
-    def __init__(self, before: Rules, after: Rules, processes: int) -> None:
-        context = multiprocessing.get_context("forkserver")
-        self.pool = context.Pool(processes, initializer=start_worker, initargs=(before, after))
-
-    def submit(self, items: list[Item]):
-        return self.pool.apply_async(evaluate_batch, (items,))
-
-    def close(self) -> None:
-        self.pool.close()
-        self.pool.join()
-
-
 def analyse(
     draft: Rules,
     against: Rules,
@@ -227,34 +193,27 @@ def analyse(
     labels: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     share: bool = True,
-    processes: int | None = None,
 ) -> Impact:
     """Run each case through `against` (before) and `draft` (after); keep the cases that change.
 
-    Facts are derived here, chunk by chunk; the evaluation runs in `processes` worker processes
-    (default: settings.IMPACT_PROCESSES from PARALLEL_FROM cases on, else in this process).
     `share`: cases with the same facts and decision share one evaluation (the result is the same;
     the benchmark turns it off to time the worst case, every case different).
     """
     labels = labels or {}
-    if processes is None:
-        processes = settings.IMPACT_PROCESSES if len(case_ids) >= PARALLEL_FROM else 1
-    evaluator = _Workers(against, draft, processes) if processes > 1 else _InProcess(against, draft)
+    versions = (against, draft)
     catalogue = services.drug_catalogue()
     impact = Impact(total=len(case_ids))
     cases: list[tuple[str, int, Any, Mapping[str, Any] | None]] = []  # code, id, evaluation key, decision
     outcomes: dict[Any, tuple[list[dict[str, Any]] | None, str | None]] = {}
-    pending: list = []  # batches handed to the evaluator, in order: lists of outcomes or AsyncResults
     batch: list[Item] = []
-    queued: set = set()  # evaluation keys handed over (each evaluated once)
+    queued: set = set()  # evaluation keys (each evaluated once)
     reported = 0
 
-    def harvest(wait: bool = False) -> None:
+    def evaluate_pending() -> None:
         nonlocal reported
-        while pending and (wait or not hasattr(pending[0], "ready") or pending[0].ready()):
-            result = pending.pop(0)
-            for key, changes, error in result.get() if hasattr(result, "get") else result:
-                outcomes[key] = (changes, error)
+        for key, changes, error in evaluate_batch(batch, versions):
+            outcomes[key] = (changes, error)
+        batch.clear()
         done = reported
         while done < len(cases) and cases[done][2] in outcomes:
             done += 1
@@ -262,25 +221,18 @@ def analyse(
             progress(done, impact.total)
         reported = done
 
-    try:
-        for index, case in enumerate(_cases(case_ids)):
-            facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
-            decision = decisions.get(case.pk)
-            chosen = decision["option_key"] if decision else None
-            key = (_key(facts), chosen) if share else index
-            if key not in queued:
-                queued.add(key)
-                batch.append((key, facts, chosen))
-            cases.append((case.code, case.pk, key, decision))
-            if len(batch) >= BATCH or (batch and (index + 1) % CHUNK == 0):
-                pending.append(evaluator.submit(batch))
-                batch = []
-                harvest()
-        if batch:
-            pending.append(evaluator.submit(batch))
-        harvest(wait=True)
-    finally:
-        evaluator.close()
+    for index, case in enumerate(_cases(case_ids)):
+        facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
+        decision = decisions.get(case.pk)
+        chosen = decision["option_key"] if decision else None
+        key = (_key(facts), chosen) if share else index
+        if key not in queued:
+            queued.add(key)
+            batch.append((key, facts, chosen))
+        cases.append((case.code, case.pk, key, decision))
+        if len(batch) >= BATCH or (index + 1) % CHUNK == 0:
+            evaluate_pending()
+    evaluate_pending()
 
     impact.evaluations = len(queued)
     for code, case_id, key, decision in cases:

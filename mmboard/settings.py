@@ -133,8 +133,6 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # Cases "in care" for the impact of an algorithm change: on an upcoming agenda, or with a
 # decision in force that is planned or started, or that was recorded within this many days.
 IMPACT_RECENT_DECISION_DAYS = env_int("IMPACT_RECENT_DECISION_DAYS", 180)
-# Processes that evaluate a large impact run (a thousand cases or more); the worker derives facts meanwhile.
-IMPACT_PROCESSES = env_int("IMPACT_PROCESSES", os.cpu_count() or 1)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

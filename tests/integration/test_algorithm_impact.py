@@ -282,23 +282,3 @@ def test_algorithm_diff_command_in_words_and_json(draft):
     assert [(c["area"], c["kind"], c["option"], c["before"]) for c in changes if c["area"] == "option"] == [
         ("option", "removed", "SVD", "preferred")
     ]
-
-
-def test_worker_processes_find_the_same_changes_as_one_process(draft):
-    from algorithm.versions import compile_version, regimen_components
-
-    published = AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED)
-    components = regimen_components()
-    _, after = compile_version(draft, components)
-    _, before = compile_version(published, components)
-    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
-    decisions = impact.decisions_in_force()
-    seen = []
-
-    alone = impact.analyse(after, before, ids, decisions, share=False, processes=1)
-    spread = impact.analyse(after, before, ids, decisions, share=False, processes=2,
-                            progress=lambda done, total: seen.append((done, total)))  # fmt: skip
-
-    assert spread.cases == alone.cases
-    assert spread.evaluations == alone.evaluations == len(ids)
-    assert seen[-1] == (len(ids), len(ids))

@@ -112,7 +112,7 @@ def test_diff_reports_a_move_only_when_the_order_of_the_remaining_options_change
 
 
 def test_the_comparison_imports_without_django():
-    """Worker processes of a large impact run import it without setting Django up."""
+    """Like the engine, the comparison runs without Django (and is tested without a database)."""
     import subprocess
     import sys
     from pathlib import Path
