@@ -26,7 +26,11 @@ setup: venv .env compilemessages
 	$(PY) manage.py load_demo
 	$(PY) manage.py ensure_local_admin --url http://127.0.0.1:$(PORT)/
 
+# The task worker (impact runs of algorithm drafts) in the background, in its own process group, and
+# the web server in the foreground; Ctrl-C (or the server stopping) stops the worker too.
 run: setup
+	@set -m; $(PY) manage.py db_worker & worker=$$!; set +m; \
+	trap 'kill -TERM -- -$$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: venv

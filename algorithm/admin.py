@@ -1,9 +1,13 @@
 """Admin for the versioned relapse algorithm: versions, settings, options, modifiers.
 
-Curators copy the published version to a draft ("Copy to new draft"), edit the
-draft's settings, options and modifiers, and publish it ("Publish", which runs
-`versions.publish`: every regimen, action, input and trial referenced must
-exist). Published and retired versions are read-only here and cannot be
+Curators copy the published version to a draft ("Copy to new draft") or load
+one from a file (`manage.py load_algorithm FILE --as-draft LABEL`), edit the
+draft's settings, options and modifiers, compare it with the published version
+(the diff page, linked from the list and the version's page) and publish it
+("Publish…"): a confirmation page shows what the draft changes for the cases in
+care (computed by the task worker, with a progress bar) and publishing from it
+runs `versions.publish` (every regimen, action, input and trial referenced must
+exist) and flags the changed cases for review (`impact.publish_reviewed`). Published and retired versions are read-only here and cannot be
 deleted; the models refuse changes too. Forms check conditions, regimen and
 action keys, categories, trials and modifier keys, in words a curator reads.
 
@@ -16,12 +20,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.db.models import Count, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
+from algorithm import impact
 from algorithm.engine.rules import ACTIONS, CATEGORIES, RulesError, compile_condition
-from algorithm.versions import PublishError, copy_to_draft, publish, regimen_components
+from algorithm.tasks import start_impact
+from algorithm.version_views import diff_url, impact_context
+from algorithm.versions import PublishError, copy_to_draft, problems_with, publish, regimen_components
 from regimens.models import (
     Action,
     AlgorithmModifier,
@@ -29,6 +42,7 @@ from regimens.models import (
     AlgorithmSetting,
     AlgorithmStatus,
     AlgorithmVersion,
+    ImpactRun,
     Regimen,
     Trial,
 )
@@ -287,10 +301,11 @@ class _VersionedRowAdmin(admin.ModelAdmin):
 @admin.register(AlgorithmVersion)
 class AlgorithmVersionAdmin(admin.ModelAdmin):
     list_display = ["label", "status", "published_at", "published_by", "setting_count", "option_count",
-                    "modifier_count", "created_at"]  # fmt: skip
+                    "modifier_count", "created_at", "changes_link"]  # fmt: skip
+    change_form_template = "admin/regimens/algorithmversion/change_form.html"
     list_filter = ["status"]
     search_fields = ["label", "change_notes"]
-    list_select_related = ["published_by"]
+    list_select_related = ["published_by", "copied_from"]
     readonly_fields = [
         "status",
         "published_at",
@@ -312,6 +327,9 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
                 _settings=Count("settings", distinct=True),
                 _options=Count("settings__options", distinct=True),
                 _modifiers=Count("modifiers", distinct=True),
+                _published=Subquery(
+                    AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).values("label")[:1]
+                ),
             )
         )
 
@@ -326,6 +344,96 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
     @admin.display(description="modifiers", ordering="_modifiers")
     def modifier_count(self, obj):
         return getattr(obj, "_modifiers", None)
+
+    @admin.display(description=gettext_lazy("changes"))
+    def changes_link(self, obj):
+        # A draft against the published version, any other version against the one it was copied from.
+        if obj.status == AlgorithmStatus.DRAFT:
+            base = getattr(obj, "_published", None)
+        else:
+            base = obj.copied_from.label if obj.copied_from_id else None
+        if not base:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', diff_url(base, obj.label), _("against %(label)s") % {"label": base}
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if version is not None and (base := _compared_with(version)) is not None:
+            extra["diff_url"], extra["diff_base"] = diff_url(base, version), base.label
+        if version is not None and version.status == AlgorithmStatus.DRAFT:
+            extra["publish_url"] = reverse("admin:regimens_algorithmversion_publish", args=[version.pk])
+        return super().change_view(request, object_id, form_url, extra)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="regimens_algorithmversion_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Publishing, confirmed: the draft's impact on the cases in care first, then "Publish"."""
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, version):
+            self.message_user(request, _("Only a draft can be published."), messages.ERROR)
+            return redirect("admin:regimens_algorithmversion_changelist")
+        here = reverse("admin:regimens_algorithmversion_publish", args=[version.pk])
+        published = AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).first()
+        if request.method == "POST" and published is None:
+            return self._publish_first(request, version)
+        if request.method == "POST" and "publish" in request.POST:
+            run = ImpactRun.objects.filter(pk=request.POST.get("run"), draft=version).first()
+            try:
+                if run is None:
+                    raise PublishError(_("The impact on the cases in care has not been computed yet."))
+                flagged = impact.publish_reviewed(run, request.user)
+            except PublishError as error:
+                self.message_user(
+                    request,
+                    _("%(label)s was not published: %(error)s") % {"label": version.label, "error": error},
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(here)
+            self.message_user(request, _published_message(version.label, flagged), messages.SUCCESS)
+            return redirect("admin:regimens_algorithmversion_changelist")
+        if request.method == "POST":
+            start_impact(version, published, request.user)
+            return HttpResponseRedirect(here)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": version,
+            "title": _("Publish %(label)s?") % {"label": version.label},
+            "published": published,
+            "publish_action": here,
+        }
+        if published is not None:
+            context.update(impact_context(request, version, published))
+            context["page_url"] = here  # the impact part reloads, and runs, here
+            context["version_diff"] = diff_url(published, version)
+        return TemplateResponse(request, "admin/regimens/algorithmversion/publish.html", context)
+
+    def _publish_first(self, request: HttpRequest, version: AlgorithmVersion) -> HttpResponse:
+        # Nothing is published yet, so no case has options to change.
+        try:
+            publish(version, request.user)
+        except PublishError as error:
+            self.message_user(
+                request,
+                _("%(label)s was not published: %(error)s") % {"label": version.label, "error": error},
+                messages.ERROR,
+            )
+            return redirect("admin:regimens_algorithmversion_changelist")
+        self.message_user(request, _published_message(version.label, 0), messages.SUCCESS)
+        return redirect("admin:regimens_algorithmversion_changelist")
 
     @admin.display(description="open questions of the algorithm file")
     def open_questions(self, obj):
@@ -358,20 +466,47 @@ class AlgorithmVersionAdmin(admin.ModelAdmin):
                 request, f"Copied {version.label} to the new draft {draft.label}.", messages.SUCCESS
             )
 
-    @admin.action(description="Publish (retires the published version)", permissions=["change"])
-    def publish_draft(self, request: HttpRequest, queryset) -> None:
+    @admin.action(
+        description=gettext_lazy("Publish… (shows the impact on the cases in care first)"),
+        permissions=["change"],
+    )
+    def publish_draft(self, request: HttpRequest, queryset) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one draft to publish.", messages.ERROR)
-            return
+            return None
         version = queryset.get()
-        try:
-            publish(version, request.user)
-        except PublishError as error:
-            self.message_user(request, f"{version.label} was not published: {error}", messages.ERROR)
-            return
-        self.message_user(
-            request, f"Published {version.label}; the previous version is retired.", messages.SUCCESS
+        problems = (
+            [f"Only a draft can be published; {version.label} is {version.status}."]
+            if version.status != AlgorithmStatus.DRAFT
+            else problems_with(version.to_rules_dict(), version.label)
         )
+        if problems:
+            self.message_user(
+                request,
+                _("%(label)s was not published: %(error)s")
+                % {"label": version.label, "error": "; ".join(problems)},
+                messages.ERROR,
+            )
+            return None
+        published = AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).first()
+        if published is not None:
+            start_impact(version, published, request.user)
+        return HttpResponseRedirect(reverse("admin:regimens_algorithmversion_publish", args=[version.pk]))
+
+
+def _compared_with(version: AlgorithmVersion) -> AlgorithmVersion | None:
+    """The version a version's changes are read against: the published one for a draft, else its origin."""
+    if version.status == AlgorithmStatus.DRAFT:
+        return AlgorithmVersion.objects.filter(status=AlgorithmStatus.PUBLISHED).first()
+    return version.copied_from
+
+
+def _published_message(label: str, flagged: int) -> str:
+    return ngettext(
+        "Published %(label)s; the previous version is retired. %(count)s case in care is flagged for review.",
+        "Published %(label)s; the previous version is retired. %(count)s cases in care are flagged for review.",
+        flagged,
+    ) % {"label": label, "count": flagged}
 
 
 def _draft_label(label: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from algorithm.engine import RulesError, TrialEvidence, TrialInfo, comparisons_from_rows, rules_from_dict
+from algorithm.engine import Rules, RulesError, TrialEvidence, TrialInfo, comparisons_from_rows, rules_from_dict
 from regimens.evidence import EvidenceError
 from regimens.models import (
     Action,
@@ -100,6 +100,25 @@ def compile_rules(data: dict, label: str):
     """The engine's Rules for this algorithm structure, with the knowledge base's regimens and trials."""
     components, actions = regimen_components()
     return rules_from_dict(data, components, actions, version=label, evidence=trial_evidence())
+
+
+def compile_version(version: AlgorithmVersion, components=None) -> tuple[dict, Rules]:
+    """A version's rules as plain data (the algorithm file's structure) and compiled by the engine.
+
+    `components`: what `regimen_components()` returned, when compiling several versions.
+    """
+    data = AlgorithmVersion.objects.with_rules().get(pk=version.pk).to_rules_dict()
+    regimens, actions = components or regimen_components()
+    return data, rules_from_dict(data, regimens, actions, version=version.label, evidence=trial_evidence())
+
+
+def option_labels(keys) -> dict[str, str]:
+    """Regimen abbreviations and action labels by key (two queries); unknown keys stand for themselves."""
+    keys = set(keys)
+    labels = {key: key for key in keys}
+    labels.update(dict(Regimen.objects.filter(key__in=keys).values_list("key", "abbreviation")))
+    labels.update(dict(Action.objects.filter(key__in=keys).values_list("key", "label")))
+    return labels
 
 
 def problems_with(data: dict, label: str) -> list[str]:
@@ -231,6 +250,30 @@ def _newer(label: str, than: str) -> bool:
     """Dotted-number labels compare as numbers (2026.1 > 2025.1); other labels never count as newer."""
     mine, theirs = _version_key(label), _version_key(than)
     return mine is not None and theirs is not None and mine > theirs
+
+
+class DraftError(Exception):
+    """The rules cannot become a draft; the message names the first problem."""
+
+
+@transaction.atomic
+def load_draft(data: dict, label: str, change_notes: str = "") -> AlgorithmVersion:
+    """A new draft labelled `label` from rules in the algorithm file's structure: all or nothing."""
+    label = label.strip()
+    if not label:
+        raise DraftError("label: give the draft a label, e.g. 2026.1")
+    if len(label) > AlgorithmVersion._meta.get_field("label").max_length:
+        raise DraftError(f"label: {label!r} is longer than 60 characters")
+    if AlgorithmVersion.objects.filter(label=label).exists():
+        raise DraftError(f"label: a version {label} exists already; choose another label")
+    if not isinstance(data, dict) or not isinstance(data.get("settings"), list) or not data["settings"]:
+        raise DraftError("settings: the file has no settings (is it an algorithm file?)")
+    data = {**data, "meta": {**(data.get("meta") or {}), "version": label}}
+    if problems := problems_with(data, label):
+        raise DraftError(problems[0])
+    draft = AlgorithmVersion(label=label, change_notes=change_notes)
+    _write_rows(draft, data)
+    return draft
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ kind of case and reused: cases of one kind have the same facts.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from algorithm.versions import load_draft
 from cases import services
 from cases.management.commands.load_demo import ATTENDEES  # the demo's board, at scale
 from cases.models import (
@@ -43,6 +45,8 @@ from cases.models import (
 )
 from regimens.models import (
     Agency,
+    AlgorithmStatus,
+    AlgorithmVersion,
     Approval,
     ApprovalStatus,
     Drug,
@@ -452,6 +456,24 @@ def build_follow_up(decisions: list[Decision], today: date) -> None:
         if assessed <= (outcome.progression or outcome.last_contact or outcome.death):
             responses.append(ResponseAssessment(outcome=outcome, date=assessed, response=RESPONSES[n % 4]))
     ResponseAssessment.objects.bulk_create(responses, batch_size=BATCH)
+
+
+# --- An algorithm draft ----------------------------------------------------------------------------------
+
+
+def build_draft(label: str = "bench-impact-draft"):
+    """(published, draft): a draft copied from the published rules with one option removed (SVd from the
+    double-refractory setting) and one category changed (teclistamab preferred after 3+ lines), as
+    issue 12's test builds one; for timing the impact on the cases in care."""
+    published = AlgorithmVersion.objects.with_rules().get(status=AlgorithmStatus.PUBLISHED)
+    data = copy.deepcopy(published.to_rules_dict())
+    settings = {s["key"]: s for s in data["settings"]}
+    double = settings["len_and_cd38_refractory"]
+    double["options"] = [o for o in double["options"] if o["regimen"] != "SVD"]
+    for option in settings["triple_class_exposed_3plus_prior_lines"]["options"]:
+        if option["regimen"] == "TECLISTAMAB":
+            option["category"] = "preferred"
+    return published, load_draft(data, label, "benchmark draft")
 
 
 def build(cases: int, meetings: int = 500, trials: int = 200) -> dict[str, int]:

@@ -4,6 +4,7 @@
     python -m bench.run --scales 100         # one scale, no throughput (quicker, while fixing)
     python -m bench.run --profile case_detail --scales 10000   # pyinstrument of one page
     python -m bench.run --sql meeting_detail --scales 10000    # every query of one page, with its time
+    python -m bench.run --page impact --scales 100,10000       # only the impact of an algorithm draft
 
 Each scale runs in its own process (`python -m bench.run scale N`) against its
 own SQLite database under bench/.data/ (never db.sqlite3 or the test database),
@@ -52,6 +53,7 @@ LOAD_SECONDS = 10
 
 # Targets of issue 6 (on a 2-core machine).
 P95_MS, P95_PDF_MS = 30.0, 300.0
+IMPACT_SECONDS = 60.0  # issue 12: a draft's impact over 10,000 cases, every case evaluated on its own
 THROUGHPUT_RATIO = 0.30
 JS_GZIP_MAX = 500 * 1024
 
@@ -267,6 +269,10 @@ def run_scale(cases: int, only: str | None, profile: str | None, sql: str | None
     client = _client()
     every = pages()
     chosen = [p for p in every if p.name in {only, profile, sql} or not (only or profile or sql)]
+    if only == "impact":
+        return {"impact": measure_impact()}
+    if profile == "impact":
+        return _profile_impact()
     if profile:
         return _profile(client, chosen[0])
     if sql:
@@ -282,12 +288,65 @@ def run_scale(cases: int, only: str | None, profile: str | None, sql: str | None
     return {
         "floor": {k: floor[k] for k in ("p50_ms", "p95_ms", "queries")},
         "pages": results,
+        "impact": measure_impact() if not only else None,
         "js": {"js_bytes_gzip_max_page": js[heaviest][0] if heaviest else 0, "page": heaviest,
                "scripts": js[heaviest][1] if heaviest else []},
         "session": client.cookies["sessionid"].value,
         "options_url": next((p.url for p in every if p.name == "wizard_options"), ""),
         "sqlite": sqlite3.sqlite_version,
     }  # fmt: skip
+
+
+# --- The impact of an algorithm draft ---------------------------------------------------------------------
+
+
+def measure_impact() -> dict[str, Any]:
+    """Seconds to run the cases through the published version and a draft, in this process (what the
+    task worker does), in a transaction rolled back at the end so the database stays as built.
+
+    - in_care: the task as the page starts it (`impact.execute`): compile both versions, find the cases
+      in care, run them, store the result; cases with the same facts share an evaluation.
+    - every_case: every case of the database, each evaluated on its own (no sharing): the worst case,
+      against the target.
+    """
+    from django.db import transaction
+
+    from algorithm import impact
+    from algorithm.versions import compile_version, regimen_components
+    from bench.data import build_draft
+    from cases.models import Case
+
+    out: dict[str, Any] = {}
+    with transaction.atomic():
+        published, draft = build_draft()
+        started = time.perf_counter()
+        run = impact.execute(impact.create_run(draft, published))
+        out["in_care"] = {
+            "cases": run.total, "changed": run.counts["changed"], "evaluations": run.counts["evaluations"],
+            "seconds": round(time.perf_counter() - started, 2),
+        }  # fmt: skip
+        started = time.perf_counter()
+        components = regimen_components()
+        _, draft_rules = compile_version(draft, components)
+        _, published_rules = compile_version(published, components)
+        ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
+        every = impact.analyse(draft_rules, published_rules, ids, impact.decisions_in_force(), share=False)
+        out["every_case"] = {
+            "cases": every.total, "changed": len(every.cases), "evaluations": every.evaluations,
+            "seconds": round(time.perf_counter() - started, 2),
+        }  # fmt: skip
+        transaction.set_rollback(True)
+    return out
+
+
+def _profile_impact() -> dict[str, Any]:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    with profiler:
+        measure_impact()
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    return {}
 
 
 def _profile(client, page: Page) -> dict[str, Any]:
@@ -459,6 +518,9 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
                     f"{other} / {page['queries']}",
                 )
             )
+    if large and (every := (large.get("impact") or {}).get("every_case")):
+        checks.append((f"impact of a draft over {every['cases']} cases ≤ {IMPACT_SECONDS:g} s",
+                       every["seconds"] <= IMPACT_SECONDS, f"{every['seconds']} s"))  # fmt: skip
     if tp := results.get("throughput"):
         checks.append((f"options ≥ {THROUGHPUT_RATIO:.0%} of ping throughput", tp["ratio"] >= THROUGHPUT_RATIO,
                        f"{tp['options_rps']} / {tp['ping_rps']} rps = {tp['ratio']:.0%}"))  # fmt: skip
@@ -503,6 +565,19 @@ def print_table(results: dict[str, Any], checks: list[tuple[str, bool, str]]) ->
             print(
                 f"{name:22}{f'{page["cold_p50_ms"]:.2f} / {page["cold_p95_ms"]:.2f}   {page["cold_queries"]:>3}':>36}"
             )
+    impacts = [(s, results["scales"][s].get("impact")) for s in scales if results["scales"][s].get("impact")]
+    if impacts:
+        print(
+            "\nimpact of an algorithm draft (seconds; cases run through both versions, distinct evaluations):"
+        )
+        for scale, found in impacts:
+            for name, label in (
+                ("in_care", "cases in care (the task)"),
+                ("every_case", "every case, unshared"),
+            ):
+                m = found[name]
+                print(f"{scale:>6} cases, {label:28}{m['seconds']:>8.2f} s  {m['cases']:>6} cases, "
+                      f"{m['evaluations']:>6} evaluations, {m['changed']:>5} changed")  # fmt: skip
     if tp := results.get("throughput"):
         print(f"\nthroughput ({tp['tool']}, gunicorn 2 workers, {tp['seconds']} s): "
               f"ping {tp['ping_rps']} rps, options step {tp['options_rps']} rps ({tp['ratio']:.0%})")  # fmt: skip
@@ -550,10 +625,16 @@ def main(argv: list[str] | None = None) -> int:
         measured[cases] = scale_subprocess(cases, extra)
     if args.profile or args.sql:
         return 0
+    if args.page == "impact":
+        print(json.dumps({cases: m.get("impact") for cases, m in measured.items()}, indent=2))
+        return 0
     largest = measured[max(scales)]
     results: dict[str, Any] = {
         "floor": largest["floor"],
-        "scales": {str(c): {k: m[k] for k in ("pages", "floor", "database")} for c, m in measured.items()},
+        "scales": {
+            str(c): {k: m[k] for k in ("pages", "floor", "database", "impact") if m.get(k) is not None}
+            for c, m in measured.items()
+        },
     }
     if not args.page and max(scales) == SCALES[-1]:
         print("== throughput", flush=True)

@@ -332,6 +332,15 @@ class OverrideForm(forms.Form):
         return data
 
 
+class ReviewDismissForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Why the board keeps the case as it is despite the algorithm change."),
+    )
+
+
 class MeetingForm(forms.ModelForm):
     date = forms.DateTimeField(
         label=_("Date"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cases import outcomes
-from regimens.models import KnowledgeBaseRevision, Regimen, RegimenComponent
+from regimens.models import AlgorithmVersion, KnowledgeBaseRevision, Regimen, RegimenComponent
 
 
 class Sex(models.TextChoices):
@@ -111,6 +111,12 @@ class CaseQuerySet(models.QuerySet):
             ),
             Prefetch(
                 "decisions__outcome__responses", queryset=ResponseAssessment.objects.order_by("date", "pk")
+            ),
+            Prefetch(
+                "review_flags",
+                queryset=ReviewFlag.objects.select_related(
+                    "algorithm_version", "closed_by", "decision"
+                ).order_by("-raised_at", "-pk"),
             ),
         )
 
@@ -570,7 +576,12 @@ class Decision(models.Model):
 
     def save(self, *args, **kwargs):
         self.derive_from_snapshot()
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:
+            # A new decision answers every review the algorithm asked for (issue 12).
+            for flag in ReviewFlag.objects.open().filter(case_id=self.case_id):
+                flag.close(ReviewFlagStatus.CLEARED, by=self.recorded_by, decision=self)
 
     def derive_from_snapshot(self) -> None:
         """Setting and concordance of the chosen option, from the recommendation frozen in the snapshot."""
@@ -719,3 +730,88 @@ class CasesRevision(models.Model):
         updated = cls.objects.filter(pk=1).update(number=F("number") + 1)
         if not updated:
             cls.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+class ReviewFlagStatus(models.TextChoices):
+    OPEN = "open", _("to review")
+    """The board has not looked at the case since the algorithm changed."""
+    CLEARED = "cleared", _("cleared by a new decision")
+    """The board recorded a decision after the change."""
+    DISMISSED = "dismissed", _("dismissed")
+    """The board saw the change and keeps its decision; the reason says why."""
+
+
+class ReviewFlagQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ReviewFlagStatus.OPEN)
+
+    def for_home(self):
+        """Open flags, newest first, with their case and version (the home and meeting pages' lists)."""
+        return self.open().select_related("case", "algorithm_version").order_by("-raised_at", "pk")
+
+    def not_on_agenda_of(self, meeting):
+        """Open flags of cases not yet on `meeting`'s agenda."""
+        return self.exclude(case__in=AgendaItem.objects.filter(meeting=meeting).values("case"))
+
+
+class ReviewFlag(models.Model):
+    """A "review: algorithm 2026.1 changed this case's options" flag, raised when a version is published.
+
+    Raised for every case in care whose options differ under the new version
+    (algorithm/impact.py); it stays open until the board records a new decision
+    for the case (cleared) or dismisses it with a reason. Never deleted: closed
+    flags are the case's record of what each algorithm change did to it.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="review_flags")
+    algorithm_version = models.ForeignKey(AlgorithmVersion, on_delete=models.PROTECT, related_name="+")
+    changes = models.JSONField(
+        default=list, help_text="What changed: [{option, label, before, after, kind, cautions_added}]."
+    )
+    status = models.CharField(max_length=10, choices=ReviewFlagStatus, default=ReviewFlagStatus.OPEN)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision = models.ForeignKey(
+        Decision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The new decision that cleared the flag.",
+    )  # fmt: skip
+    reason = models.TextField(blank=True, help_text="Why the board dismissed the flag.")
+    history = HistoricalRecords()
+
+    objects = ReviewFlagQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "algorithm_version"], name="%(app_label)s_%(class)s_one_per_version"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReviewFlagStatus.DISMISSED) | ~Q(reason=""),
+                name="%(app_label)s_%(class)s_dismissed_has_reason",
+            ),
+        ]
+        indexes = [
+            # Home and the meeting page: open flags, newest first.
+            models.Index(fields=["status", "raised_at"], name="%(app_label)s_%(class)s_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id and self.case}: review after algorithm {self.algorithm_version_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReviewFlagStatus.OPEN
+
+    def close(self, status: str, by=None, decision: Decision | None = None, reason: str = "") -> None:
+        self.status = status
+        self.closed_at = timezone.now()
+        self.closed_by = by
+        self.decision = decision
+        self.reason = reason
+        self.save()

@@ -29,3 +29,12 @@ FOLLOW_UP_ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     CASE_EDITOR: [("cases", m, ALL) for m in FOLLOW_UP_MODELS],
     CURATOR: [],
 }
+
+
+# Added with the review flags (migration 0008): the board dismisses a flag an algorithm
+# change raised on a case (with a reason); case editors see them.
+REVIEW_FLAG_ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    BOARD_MEMBER: [("cases", "reviewflag", ("view", "change"))],
+    CASE_EDITOR: [("cases", "reviewflag", ("view",))],
+    CURATOR: [],
+}

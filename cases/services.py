@@ -27,8 +27,10 @@ from regimens.models import Drug
 logger = logging.getLogger(__name__)
 
 
-def drug_catalogue(keys: Iterable[str]) -> dict[str, derivation.Drug]:
-    """Knowledge-base drugs by key (one query)."""
+def drug_catalogue(keys: Iterable[str] | None = None) -> dict[str, derivation.Drug]:
+    """Knowledge-base drugs by key (one query); every drug when `keys` is None."""
+    if keys is None:
+        return {d.key: derivation.Drug(d.key, d.name, d.drug_class) for d in Drug.objects.all()}
     keys = set(keys)
     if not keys:
         return {}
@@ -69,11 +71,18 @@ def line_data(line: TherapyLine, catalogue: dict[str, derivation.Drug]) -> deriv
     )
 
 
-def case_data(case: Case, lines: list[TherapyLine] | None = None, overrides=None) -> derivation.CaseData:
-    """The pure facts input of a case. Uses prefetched lines and overrides when present."""
+def case_data(
+    case: Case,
+    lines: list[TherapyLine] | None = None,
+    overrides=None,
+    catalogue: dict[str, derivation.Drug] | None = None,
+) -> derivation.CaseData:
+    """The pure facts input of a case. Uses prefetched lines and overrides when present, and the drug
+    catalogue when given (every drug, for many cases: algorithm/impact.py), else reads its lines' drugs."""
     lines = list(case.lines.all()) if lines is None else lines
     overrides = list(case.overrides.all()) if overrides is None else overrides
-    catalogue = drug_catalogue(k for line in lines for k in _line_keys(line))
+    if catalogue is None:
+        catalogue = drug_catalogue(k for line in lines for k in _line_keys(line))
     fish = {
         "del(17p)": case.del_17p,
         "t(4;14)": case.t_4_14,

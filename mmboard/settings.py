@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
+    "django_tasks_db",
     "regimens",
     "algorithm",
     "compare",
@@ -158,6 +159,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background tasks (the impact of an algorithm draft on the cases in care): Django's tasks
+# framework with the ORM backend; `manage.py db_worker` runs them (`make run` starts one).
+# Every worker reads the same database, so with PostgreSQL several machines can run workers.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Cases "in care" for the impact of an algorithm change: on an upcoming agenda, or with a
+# decision in force that is planned or started, or that was recorded within this many days.
+IMPACT_RECENT_DECISION_DAYS = env_int("IMPACT_RECENT_DECISION_DAYS", 180)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from cases.models import Decision, Meeting
+from cases.models import Decision, Meeting, ReviewFlag
 from mmboard.http import HtmxHttpRequest
 from regimens.models import Regimen, Result, Source, Trial
 
@@ -49,6 +49,14 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         context["next_meeting"] = (
             Meeting.objects.annotate_counts().filter(date__gte=timezone.now()).order_by("date").first()
         )
+    if request.user.has_perm("cases.view_case"):
+        # Cases an algorithm change flagged for the board to review.
+        flags = ReviewFlag.objects.for_home()
+        context["review_flags"] = list(flags[:HOME_LIST_LENGTH])
+        context["review_count"] = flags.count() if len(context["review_flags"]) == HOME_LIST_LENGTH else None
+    meeting = context.get("next_meeting")
+    if context.get("review_flags") and meeting and request.user.has_perm("cases.add_agendaitem"):
+        context["flagged_to_add"] = ReviewFlag.objects.open().not_on_agenda_of(meeting).exists()
     if request.user.has_perm("cases.view_decision"):
         context["today"] = timezone.localdate()
         decisions = Decision.objects.for_home()

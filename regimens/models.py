@@ -907,6 +907,78 @@ class AlgorithmModifier(VersionedRow):
         return {**data, "evidence": self.evidence, **self.details}
 
 
+class ImpactStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting for the task worker")
+    """Enqueued as a background task; no worker has taken it yet."""
+    RUNNING = "running", _("running")
+    """A worker is running the cases through both versions."""
+    DONE = "done", _("done")
+    """Finished; the results are stored."""
+    FAILED = "failed", _("failed")
+    """Stopped by an error; `error` says which."""
+
+
+class ImpactRunQuerySet(models.QuerySet):
+    def latest_for(self, draft: "AlgorithmVersion", against: "AlgorithmVersion") -> "ImpactRun | None":
+        """The newest run of `draft` against `against` (fresh or not: the caller compares inputs)."""
+        return self.filter(draft=draft, against=against).order_by("-created_at", "-pk").first()
+
+
+class ImpactRun(models.Model):
+    """What a draft algorithm version changes for the cases in care, against another version.
+
+    Every case in care is run through both versions (algorithm/impact.py); the
+    cases whose options change are stored here, with the draft, so reopening the
+    page is instant. `inputs` names what the results depend on (both versions,
+    the knowledge-base revision, the latest change to any case, meeting or
+    decision, the day): when it differs from the current one, the results are
+    out of date and a new run is needed.
+    """
+
+    draft = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="impact_runs")
+    against = models.ForeignKey(AlgorithmVersion, on_delete=models.CASCADE, related_name="+")
+    inputs = models.CharField(max_length=200, help_text="What the results depend on; see ImpactRun.")
+    status = models.CharField(max_length=10, choices=ImpactStatus, default=ImpactStatus.QUEUED)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task's result id.")
+    total = models.PositiveIntegerField(default=0, help_text="Cases in care.")
+    done = models.PositiveIntegerField(default=0, help_text="Cases run through both versions so far.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Cases changed, in all and by kind.")
+    results = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The cases whose options change: code, changes, decision in force.",
+    )
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImpactRunQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done__lte=F("total")), name="%(app_label)s_%(class)s_done_within_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"impact of {self.draft_id and self.draft.label} against {self.against_id and self.against.label}"
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImpactStatus.DONE, ImpactStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else (100 if self.is_finished else 0)
+
+
 class KnowledgeBaseRevision(models.Model):
     """One row whose number goes up on every knowledge-base or algorithm change.
 

@@ -83,3 +83,30 @@ def _italian_catalogue_compiled():
     if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
         subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True, timeout=60)
         translation.trans_real._translations.clear()  # forget a catalogue read before the compile
+
+
+@pytest.fixture
+def task_worker(db):
+    """Run the background tasks waiting in the database queue, as `manage.py db_worker --batch` does.
+
+    It uses the worker's own `run_task` (claim, run, record success or failure), in the test's
+    transaction: the worker's loop itself closes the database connection between tasks, which a test
+    transaction would not survive on PostgreSQL. Returns how many tasks ran.
+    """
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+    )  # fmt: skip
+
+    def run() -> int:
+        ran = 0
+        while (row := DBTaskResult.objects.ready().order_by("enqueued_at").first()) is not None:
+            row.claim(worker.worker_id)
+            worker.run_task(row)
+            ran += 1
+        return ran
+
+    return run

@@ -12,14 +12,27 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from algorithm.impact import describe_change
 from algorithm.links import wizard_url
 from algorithm.words import title
 from cases import charts, derivation, services
-from cases.forms import CaseForm, DecisionStatusForm, OverrideForm, TherapyLineForm
+from cases.forms import CaseForm, DecisionStatusForm, OverrideForm, ReviewDismissForm, TherapyLineForm
 from cases.history import case_history, short
-from cases.models import Case, Decision, DecisionStatus, DeviationReason, FactOverride, TherapyLine
+from cases.models import (
+    Case,
+    Decision,
+    DecisionStatus,
+    DeviationReason,
+    FactOverride,
+    Meeting,
+    ReviewFlag,
+    ReviewFlagStatus,
+    TherapyLine,
+)
 from mmboard.http import HtmxHttpRequest, done, page_or_partial, vary_on_htmx
 
 CASES_PER_PAGE = 50
@@ -74,8 +87,23 @@ def _case_context(request: HtmxHttpRequest, case: Case) -> dict[str, Any]:
     facts = derivation.derive(data)
     engine = derivation.engine_facts(facts)
     user = request.user
+    flags = [(flag, [describe_change(c) for c in flag.changes]) for flag in case.review_flags.all()]
+    open_flags = [(flag, words) for flag, words in flags if flag.is_open]
+    next_meeting = None
+    if open_flags and user.has_perm("cases.add_agendaitem"):
+        next_meeting = (
+            Meeting.objects.filter(date__gte=timezone.now())
+            .exclude(agenda__case=case)
+            .order_by("date")
+            .first()
+        )
     return {
         "case": case,
+        "open_flags": open_flags,
+        "closed_flags": [(flag, words) for flag, words in flags if not flag.is_open],
+        "can_dismiss_flag": user.has_perm("cases.change_reviewflag"),
+        "dismiss_form": ReviewDismissForm(),
+        "next_meeting": next_meeting,
         "lines": lines,
         "facts": list(facts.values()),
         "key_facts": key_facts(facts),
@@ -250,3 +278,25 @@ def decision_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, gettext("Status not updated: %(errors)s") % {"errors": errors})
     return done(request, decision.case.get_absolute_url() + "#decisions")
+
+
+@require_POST
+@permission_required("cases.change_reviewflag", raise_exception=True)
+def review_dismiss(request: HtmxHttpRequest, code: str, pk: int) -> HttpResponse:
+    """The board saw what an algorithm change did to the case and keeps it as it is: say why."""
+    flag = get_object_or_404(
+        ReviewFlag.objects.select_related("case", "algorithm_version"), pk=pk, case__code=code
+    )
+    form = ReviewDismissForm(request.POST)
+    if not flag.is_open:
+        messages.info(request, _("This review was already closed."))
+    elif form.is_valid():
+        flag.close(ReviewFlagStatus.DISMISSED, by=request.user, reason=form.cleaned_data["reason"])
+        messages.success(
+            request,
+            _("Review after algorithm %(version)s dismissed; the reason is recorded.")
+            % {"version": flag.algorithm_version.label},
+        )
+    else:
+        messages.error(request, _("Give a reason to dismiss the review."))
+    return done(request, flag.case.get_absolute_url() + "#review")

@@ -15,16 +15,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from algorithm.links import wizard_url
 from algorithm.presenting import find_option
 from cases import services
 from cases.forms import OTHER_OPTION, AgendaItemForm, AttendeeForm, DecisionForm, MeetingForm
-from cases.models import AgendaItem, Decision, Meeting, Specialty, TherapyLine
+from cases.models import AgendaItem, Decision, Meeting, ReviewFlag, Specialty, TherapyLine
 from cases.views.cases import key_facts
 from compare.links import compare_url
 from mmboard.http import HtmxHttpRequest, done, page_or_partial, vary_on_htmx
+
+FLAGGED_SHOWN = 20  # cases flagged for review listed under the agenda form
 
 
 @require_GET
@@ -73,8 +78,16 @@ def _meeting_context(request: HtmxHttpRequest, meeting: Meeting, **extra) -> dic
     for decision in meeting.decisions.all():
         decided.setdefault(decision.case_id, decision)
     user = request.user
+    flagged, flagged_count = [], 0
+    if user.has_perm("cases.add_agendaitem") and meeting.date >= timezone.now():
+        # Cases an algorithm change flagged for review and not on this agenda yet: one click adds them.
+        open_flags = ReviewFlag.objects.for_home().not_on_agenda_of(meeting)
+        flagged = _one_per_case(open_flags[: FLAGGED_SHOWN * 2])[:FLAGGED_SHOWN]
+        flagged_count = open_flags.values("case").distinct().count()
     return {
         "meeting": meeting,
+        "flagged": flagged,
+        "flagged_count": flagged_count,
         "agenda": [(item, decided.get(item.case_id)) for item in agenda],
         "attendees": attendees_by_specialty(meeting),
         "can_edit_agenda": user.has_perm("cases.change_agendaitem"),
@@ -133,6 +146,59 @@ def agenda_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         page_or_partial(request, "cases/meeting_detail.html", "agenda"),
         _meeting_context(request, meeting, agenda_form=form),
     )
+
+
+def _one_per_case(flags) -> list[ReviewFlag]:
+    seen: set[int] = set()
+    return [f for f in flags if not (f.case_id in seen or seen.add(f.case_id))]
+
+
+def review_question(flag: ReviewFlag) -> str:
+    return _("Review: algorithm %(version)s changed this case's options") % {
+        "version": flag.algorithm_version.label
+    }
+
+
+@require_POST
+@permission_required("cases.add_agendaitem", raise_exception=True)
+def agenda_add_flagged(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Add the cases flagged for review (one, by `case` code, or all) to an upcoming meeting's agenda."""
+    meeting = get_object_or_404(Meeting, pk=pk)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = ""
+    back = back or meeting.get_absolute_url() + "#agenda"
+    if meeting.date < timezone.now():
+        messages.error(request, _("This meeting has taken place; add the cases to an upcoming one."))
+        return done(request, back)
+    flags = ReviewFlag.objects.for_home().not_on_agenda_of(meeting)
+    if code := request.POST.get("case", "").strip():
+        flags = flags.filter(case__code=code)
+    with transaction.atomic():
+        position = meeting.agenda.aggregate(m=Max("position"))["m"] or 0
+        items = [
+            AgendaItem(
+                meeting=meeting, case_id=flag.case_id, position=position + n, question=review_question(flag)
+            )
+            for n, flag in enumerate(_one_per_case(flags), start=1)
+        ]
+        for item in items:
+            item.save()
+    if items:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s case flagged for review added to the agenda of %(meeting)s.",
+                "%(count)s cases flagged for review added to the agenda of %(meeting)s.",
+                len(items),
+            )
+            % {"count": len(items), "meeting": meeting},
+        )
+    else:
+        messages.info(request, _("No flagged case left to add: they are on the agenda already."))
+    return done(request, back)
 
 
 @require_POST

@@ -31,10 +31,10 @@ def browser_type_launch_args(browser_type_launch_args):
 def roles(transactional_db):
     """live_server tests run in transactions whose flush drops the groups the
     data migrations made: make them again."""
-    from cases.roles import FOLLOW_UP_ROLES
+    from cases.roles import FOLLOW_UP_ROLES, REVIEW_FLAG_ROLES
     from cases.roles import ROLES as CASE_ROLES
 
-    for roles in (ROLES, ALGORITHM_ROLES, CASE_ROLES, FOLLOW_UP_ROLES):
+    for roles in (ROLES, ALGORITHM_ROLES, CASE_ROLES, FOLLOW_UP_ROLES, REVIEW_FLAG_ROLES):
         sync_roles(django_apps, roles=roles)
 
 

@@ -15,6 +15,7 @@ from regimens.models import (
     AlgorithmOption,
     AlgorithmStatus,
     AlgorithmVersion,
+    ImpactRun,
     PublishedVersionError,
 )
 from tests.integration.factories import make_case
@@ -136,7 +137,9 @@ def test_option_form_explains_unknown_regimen_category_trial_and_condition(curat
     assert "Not a modifier of version 2026.1-draft-1: MOD-NOPE" in html
 
 
-def test_curator_copies_edits_and_publishes_a_new_version(curator_client, curator, knowledge_base):
+def test_curator_copies_edits_and_publishes_a_new_version(
+    curator_client, curator, knowledge_base, task_worker
+):
     published = AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED)
     before = services.recommend(DOUBLE_REFRACTORY)
     assert before["algorithm_version"] == "2026.1"
@@ -159,9 +162,20 @@ def test_curator_copies_edits_and_publishes_a_new_version(curator_client, curato
     # a draft is never used for recommendations
     assert services.recommend(DOUBLE_REFRACTORY)["algorithm_version"] == "2026.1"
 
-    # publish
-    done = _action(curator_client, "publish_draft", draft)
-    assert "Published 2026.1-draft-1" in done.content.decode()
+    # publish: first the impact on the cases in care (none here), computed by the task worker, then confirm
+    confirm = _action(curator_client, "publish_draft", draft)
+    assert "Publish 2026.1-draft-1?" in confirm.content.decode()
+    assert published.status == AlgorithmStatus.PUBLISHED
+    task_worker()
+    run = ImpactRun.objects.get(draft=draft)
+    done = curator_client.post(
+        reverse("admin:regimens_algorithmversion_publish", args=[draft.pk]),
+        {"publish": "yes", "run": run.pk},
+        follow=True,
+    )
+    assert "Published 2026.1-draft-1; the previous version is retired. 0 cases in care are flagged" in (
+        done.content.decode()
+    )
 
     published.refresh_from_db()
     draft.refresh_from_db()

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 # Every page: session, user, the user's and the groups' permissions (4), then its own.
 PAGE_QUERIES = {
-    "home": 11,  # 4 counts, next meeting, follow-ups, latest decisions
+    "home": 12,  # 4 counts, next meeting, review flags, follow-ups, latest decisions
     "regimen_list": 10,  # revision, count, regimens of the page, components, approvals, key trials
     "regimen_detail": 12,  # + the arms of its trials (compare links)
     "trial_list": 9,  # revision, count, trials of the page, arms, the regimen filter's choices
@@ -37,8 +37,9 @@ PAGE_QUERIES = {
     "wizard_options": 26,
     "case_list": 6,  # count, cases of the page with their number of lines
     # Pages of patient data also write their access record (audit/): + 1.
-    "case_detail": 16,  # case, lines, components, overrides, decisions with follow-up, its responses, drugs,
+    # case, lines, components, overrides, decisions with follow-up, its responses, review flags, drugs,
     # history (4), decision rows
+    "case_detail": 17,
     "meeting_list": 6,  # upcoming, past 50 (counts as subqueries)
     "meeting_detail": 9,  # meeting, attendees, agenda with cases, decisions; the access record
     # the rules (6) with the trial evidence (5), the published document, the presenter (7); the record + its case code
