@@ -47,8 +47,7 @@ from algorithm.comparison import (
 )
 from algorithm.engine import Rules
 from algorithm.versions import PublishError, compile_version, option_labels, publish, regimen_components
-from cases import derivation as F
-from cases import services
+from cases import derivation, services
 from cases.models import (
     AgendaItem,
     Case,
@@ -222,7 +221,7 @@ def analyse(
         reported = done
 
     for index, case in enumerate(_cases(case_ids)):
-        facts = F.engine_facts(F.derive(services.case_data(case, catalogue=catalogue)))
+        facts = derivation.engine_facts(derivation.derive(services.case_data(case, catalogue=catalogue)))
         decision = decisions.get(case.pk)
         chosen = decision["option_key"] if decision else None
         key = (_key(facts), chosen) if share else index

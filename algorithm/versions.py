@@ -23,7 +23,14 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from algorithm.engine import Rules, RulesError, TrialEvidence, TrialInfo, comparisons_from_rows, rules_from_dict
+from algorithm.engine import (
+    Rules,
+    RulesError,
+    TrialEvidence,
+    TrialInfo,
+    comparisons_from_rows,
+    rules_from_dict,
+)
 from regimens.evidence import EvidenceError
 from regimens.models import (
     Action,

@@ -16,8 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from algorithm import impact
-from cases import derivation as F
-from cases import services
+from cases import derivation, services
 from cases.models import Case, Decision
 from regimens.models import AlgorithmOption, AlgorithmStatus, AlgorithmVersion, ImpactRun, ImpactStatus
 
@@ -48,7 +47,7 @@ def demo(knowledge_base):
 def published_recommendations() -> dict[str, dict]:
     """Each case in care's options under the published version, as the case pages show them."""
     return {
-        case.code: services.recommend(F.engine_facts(F.derive(services.case_data(case))))
+        case.code: services.recommend(derivation.engine_facts(derivation.derive(services.case_data(case))))
         for case in Case.objects.filter(code__in=IN_CARE)
     }
 
