@@ -155,7 +155,10 @@ def _course(row: dict, responses: dict[int, list], tz) -> outcomes.Course:
 
 
 def _references(regimen_keys: set[str]) -> dict[str, list[charts.TrialReference]]:
-    """Trial medians of PFS (ITT) of the decided regimens, with their sources: one query."""
+    """Trial medians of PFS (ITT) of the decided regimens, with their sources: one query.
+
+    One median per trial arm: its latest analysis (the rows' order), as the option cards show it.
+    """
     rows = (
         Result.objects.filter(
             endpoint=Endpoint.PFS_MEDIAN, population="ITT", arm__regimen__key__in=regimen_keys
@@ -163,8 +166,9 @@ def _references(regimen_keys: set[str]) -> dict[str, list[charts.TrialReference]
         .select_related("trial", "arm__regimen", "source")
         .order_by("trial__name", "order", "pk")
     )
+    latest = {(result.trial_id, result.arm_id): result for result in rows}  # later rows win
     out: dict[str, list[charts.TrialReference]] = {}
-    for result in rows:
+    for result in latest.values():
         out.setdefault(result.arm.regimen.key, []).append(
             charts.TrialReference(
                 regimen_key=result.arm.regimen.key,
