@@ -283,7 +283,7 @@ def _actions_words(modifier, names: _Names) -> str:
     for action in modifier.actions:
         words = str(ACTION_WORDS.get(action.action, action.action))
         if action.targets is not None:
-            words += " " + _("(%(options)s)") % {"options": names.many(sorted(action.targets))}
+            words += " " + _("(%(options)s)") % {"options": _target_words(action.targets, names)}
         if action.when is not None:
             words += " " + _("when %(when)s") % {"when": action.when.describe()}
         parts.append(words)
@@ -298,7 +298,16 @@ def _when(condition) -> str:
 def _reach_words(modifier, names: _Names) -> str:
     if modifier.applies_to is None:
         return _("every option")
-    return names.many(sorted(modifier.applies_to))
+    return _target_words(modifier.applies_to, names)
+
+
+def _target_words(target, names: _Names) -> str:
+    """The options a rule reaches: by key, and options containing a drug or class (engine Target)."""
+    parts = [names.many(sorted(target.keys))] if target.keys else []
+    parts += [
+        _("options with %(drug)s") % {"drug": drug.lower().replace("_", " ")} for drug in sorted(target.drugs)
+    ]
+    return ", ".join(parts)
 
 
 def _modifiers(old_data, new_data, old_rules: Rules, new_rules: Rules, names: _Names) -> list[Change]:

@@ -12,15 +12,16 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from simple_history.models import HistoricalChanges
 
-from regimens.models import KnowledgeBaseRevision
+from regimens.models import ImpactRun, KnowledgeBaseRevision
 
 
 def watched_models() -> list[type[models.Model]]:
-    """The app's models and many-to-many tables whose rows the caches depend on."""
+    """The app's models and many-to-many tables whose rows the caches depend on (not the revision itself,
+    nor impact runs: computed results, kept for the revision they were computed at)."""
     return [
         model
         for model in apps.get_app_config("regimens").get_models(include_auto_created=True)
-        if model is not KnowledgeBaseRevision and not issubclass(model, HistoricalChanges)
+        if model not in (KnowledgeBaseRevision, ImpactRun) and not issubclass(model, HistoricalChanges)
     ]
 
 

@@ -32,7 +32,7 @@ def _draft_file(tmp_path):
         o for o in settings["len_refractory_cd38_naive_or_sensitive"]["options"] if o["regimen"] == "DVD"
     )
     dvd["category"] = "future"
-    path = tmp_path / "algorithm-2026.1.yaml"
+    path = tmp_path / "algorithm-2026.2.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -40,9 +40,10 @@ def _draft_file(tmp_path):
 def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
     page, live_server, knowledge_base, django_user_model, console_errors, task_worker, tmp_path
 ):
-    call_command("load_demo", stdout=io.StringIO())
-    call_command("load_algorithm", str(_draft_file(tmp_path)), as_draft="2026.1", stdout=io.StringIO())
-    draft = AlgorithmVersion.objects.get(label="2026.1")
+    # The demo board's own nine cases (the outcomes history's synthetic patients are left out).
+    call_command("load_demo", history=False, stdout=io.StringIO())
+    call_command("load_algorithm", str(_draft_file(tmp_path)), as_draft="2026.2", stdout=io.StringIO())
+    draft = AlgorithmVersion.objects.get(label="2026.2")
     # The chair of the board curates the algorithm too: she may see the cases the change touches.
     user = django_user_model.objects.create_user(username="chair", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=CURATOR), Group.objects.get(name=BOARD_MEMBER))
@@ -54,8 +55,8 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
 
     # The draft in the admin: what it changes, rule by rule.
     page.goto(f"{live_server.url}/admin/regimens/algorithmversion/")
-    page.get_by_role("link", name="against 2025.1").click()
-    expect(page.get_by_role("heading", name="Algorithm 2025.1 → 2026.1")).to_be_visible()
+    page.get_by_role("link", name="against 2026.1").click()
+    expect(page.get_by_role("heading", name="Algorithm 2026.1 → 2026.2")).to_be_visible()
     expect(page.get_by_text(re.compile(r"SVd: preferred → not listed in 'Double refractory"))).to_be_visible()
 
     # Publish…: the confirmation waits for the task worker, with a progress bar.
@@ -65,7 +66,7 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
         label="Publish… (shows the impact on the cases in care first)"
     )
     page.get_by_role("button", name="Run").click()
-    expect(page.get_by_role("heading", name="Publish 2026.1?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Publish 2026.2?")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Waiting for the task worker")
     expect(page.locator("progress")).to_be_visible()
     assert task_worker() == 1
@@ -74,12 +75,12 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
     changed = sorted(c["code"] for c in ImpactRun.objects.get(draft=draft).results)
     assert "MM-DEMO-004" in changed  # its decision in force is SVd
     expect(page.get_by_role("link", name="MM-DEMO-004")).to_be_visible()
-    page.get_by_role("button", name="Yes, publish 2026.1").click()
+    page.get_by_role("button", name="Yes, publish 2026.2").click()
     expect(page.get_by_text(f"{len(changed)} cases in care are flagged for review")).to_be_visible()
 
     # The board: each changed case carries the flag, and home lists them.
     page.goto(f"{live_server.url}/cases/MM-DEMO-004/")
-    flag = page.get_by_role("note").filter(has_text="Review: algorithm 2026.1 changed this case's options")
+    flag = page.get_by_role("note").filter(has_text="Review: algorithm 2026.2 changed this case's options")
     expect(flag).to_be_visible()
     expect(flag).to_contain_text("SVd: preferred → not listed")
     page.goto(f"{live_server.url}/")
@@ -95,9 +96,10 @@ def test_version_pages_and_flags_have_no_serious_accessibility_violation(
 
     from algorithm import impact
 
-    call_command("load_demo", stdout=io.StringIO())
-    call_command("load_algorithm", str(_draft_file(tmp_path)), as_draft="2026.1", stdout=io.StringIO())
-    draft = AlgorithmVersion.objects.get(label="2026.1")
+    # The demo board's own nine cases (the outcomes history's synthetic patients are left out).
+    call_command("load_demo", history=False, stdout=io.StringIO())
+    call_command("load_algorithm", str(_draft_file(tmp_path)), as_draft="2026.2", stdout=io.StringIO())
+    draft = AlgorithmVersion.objects.get(label="2026.2")
     run = impact.execute(
         impact.create_run(draft, AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED))
     )
@@ -110,8 +112,8 @@ def test_version_pages_and_flags_have_no_serious_accessibility_violation(
         if serious:
             found[path] = serious
 
-    check("/algorithm/versions/2025.1/diff/2026.1/")
-    check("/algorithm/versions/2026.1/impact/")
+    check("/algorithm/versions/2026.1/diff/2026.2/")
+    check("/algorithm/versions/2026.2/impact/")
     impact.publish_reviewed(run, curator)  # then the flags, on a case page and on home
     check("/cases/MM-DEMO-004/")
     check("/")

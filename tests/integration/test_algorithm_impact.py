@@ -41,7 +41,8 @@ NEW_CATEGORY = {
 
 @pytest.fixture
 def demo(knowledge_base):
-    call_command("load_demo", stdout=io.StringIO())
+    # The demo board's own nine cases (the outcomes history's synthetic patients are left out).
+    call_command("load_demo", history=False, stdout=io.StringIO())
 
 
 def published_recommendations() -> dict[str, dict]:
@@ -113,17 +114,17 @@ def test_a_draft_with_one_option_removed_and_one_category_changed_changes_exactl
     option = next(o for o in settings[changed_in]["options"] if o["regimen"] == changed)
     old_category = option["category"]
     option["category"] = NEW_CATEGORY[old_category]
-    path = tmp_path / "algorithm-2026.1.yaml"
+    path = tmp_path / "algorithm-2026.2.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     # Act
     out = io.StringIO()
-    call_command("load_algorithm", str(path), as_draft="2026.1", stdout=out)
+    call_command("load_algorithm", str(path), as_draft="2026.2", stdout=out)
     report, progress = io.StringIO(), io.StringIO()
-    call_command("algorithm_impact", "2026.1", format="json", stdout=report, stderr=progress)
+    call_command("algorithm_impact", "2026.2", format="json", stdout=report, stderr=progress)
 
     # Assert
-    assert "Loaded algorithm-2026.1.yaml as draft 2026.1" in out.getvalue()
+    assert "Loaded algorithm-2026.2.yaml as draft 2026.2" in out.getvalue()
     result = json.loads(report.getvalue())
     assert result["counts"]["in_care"] == len(IN_CARE)
     assert {case["code"] for case in result["cases"]} == expected
@@ -149,7 +150,7 @@ def test_a_draft_with_one_option_removed_and_one_category_changed_changes_exactl
     assert result["counts"]["kinds"]["chosen_withdrawn"] == len(chosen_lost)
     assert f"7/{len(IN_CARE)} cases" in progress.getvalue()
     # Stored with the draft: its page opens on the result.
-    run = ImpactRun.objects.get(draft__label="2026.1")
+    run = ImpactRun.objects.get(draft__label="2026.2")
     assert run.status == ImpactStatus.DONE
     assert {c["code"] for c in run.results} == expected
 
@@ -164,13 +165,13 @@ def draft(demo):
             setting["options"] = [o for o in setting["options"] if o["regimen"] != "SVD"]
     from algorithm.versions import load_draft
 
-    return load_draft(data, "2026.1", "SVd leaves the double-refractory setting (test).")
+    return load_draft(data, "2026.2", "SVd leaves the double-refractory setting (test).")
 
 
 def test_impact_page_runs_in_the_task_worker_then_lists_the_cases_by_kind(
     curator_client, board_member, draft, task_worker
 ):
-    url = reverse("algorithm_version_impact", args=["2026.1"])
+    url = reverse("algorithm_version_impact", args=["2026.2"])
     board_client = Client()
     board_client.force_login(board_member)
 
@@ -190,19 +191,18 @@ def test_impact_page_runs_in_the_task_worker_then_lists_the_cases_by_kind(
     run = ImpactRun.objects.get(draft=draft)
     assert run.status == ImpactStatus.DONE and run.done == run.total == len(IN_CARE)
     changed = {c["code"] for c in run.results}
-    assert "MM-DEMO-004" in changed  # its decision in force is SVd
+    assert "MM-DEMO-003" in changed  # SVd was its preferred option
     assert f"{len(changed)} of {len(IN_CARE)} cases in care change" in curator_page
     # Curators see the counts, not the cases; the board sees the cases, the decision in force, a link.
-    assert "MM-DEMO-004" not in curator_page
+    assert "MM-DEMO-003" not in curator_page
     assert "your role may not view cases" in curator_page
-    assert "The option chosen is no longer offered" in board_page
-    assert 'href="/cases/MM-DEMO-004/"' in board_page
-    assert "SVd (preferred) · planned" in board_page
+    assert "Options that change category, appear or go" in board_page
+    assert 'href="/cases/MM-DEMO-003/"' in board_page
     assert "SVd: preferred → not listed" in board_page
 
 
 def test_polling_reloads_the_page_when_the_run_is_done(curator_client, draft, task_worker):
-    url = reverse("algorithm_version_impact", args=["2026.1"])
+    url = reverse("algorithm_version_impact", args=["2026.2"])
     curator_client.post(url)
 
     running = curator_client.get(url, {"poll": "1"}, HTTP_HX_REQUEST="true")
@@ -215,7 +215,7 @@ def test_polling_reloads_the_page_when_the_run_is_done(curator_client, draft, ta
 
 
 def test_only_curators_start_a_run(board_client, draft):
-    response = board_client.post(reverse("algorithm_version_impact", args=["2026.1"]))
+    response = board_client.post(reverse("algorithm_version_impact", args=["2026.2"]))
 
     assert response.status_code == 403
     assert not ImpactRun.objects.exists()
@@ -225,7 +225,7 @@ def test_stored_result_opens_at_once_and_goes_out_of_date_when_the_draft_or_a_ca
     board_client, draft, django_assert_num_queries
 ):
     impact.execute(impact.create_run(draft, AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED)))
-    url = reverse("algorithm_version_impact", args=["2026.1"])
+    url = reverse("algorithm_version_impact", args=["2026.2"])
 
     # session, user, permissions (2), draft, published, latest run, revision, six history tables
     with django_assert_num_queries(14):
@@ -256,7 +256,7 @@ def test_load_algorithm_is_all_or_nothing_with_one_line_naming_the_problem(knowl
     broken.write_text("settings: [\n  - key: x\n", encoding="utf-8")
 
     errors = []
-    for path, label in ((bad, "2026.1"), (broken, "2026.1"), (bad, "2025.1")):
+    for path, label in ((bad, "2026.2"), (broken, "2026.2"), (bad, "2026.1")):
         with pytest.raises(SystemExit) as exit_:
             call_command("load_algorithm", str(path), as_draft=label)
         errors.append((exit_.value.code, capsys.readouterr().err.strip()))
@@ -265,17 +265,17 @@ def test_load_algorithm_is_all_or_nothing_with_one_line_naming_the_problem(knowl
     assert all("\n" not in line for _, line in errors)
     assert "NO-SUCH-REGIMEN" in errors[0][1] and "settings[1].options[0].regimen" in errors[0][1]
     assert errors[1][1].startswith("broken.yaml: line ") and "not valid YAML" in errors[1][1]
-    assert "a version 2025.1 exists already" in errors[2][1]
-    assert list(AlgorithmVersion.objects.values_list("label", flat=True)) == ["2025.1"]
+    assert "a version 2026.1 exists already" in errors[2][1]
+    assert list(AlgorithmVersion.objects.values_list("label", flat=True)) == ["2026.1"]
 
 
 def test_algorithm_diff_command_in_words_and_json(draft):
     text, data = io.StringIO(), io.StringIO()
 
-    call_command("algorithm_diff", "2025.1", "2026.1", stdout=text)
-    call_command("algorithm_diff", "2025.1", "2026.1", format="json", stdout=data)
+    call_command("algorithm_diff", "2026.1", "2026.2", stdout=text)
+    call_command("algorithm_diff", "2026.1", "2026.2", format="json", stdout=data)
 
-    assert "Change notes of 2026.1: SVd leaves the double-refractory setting (test)." in text.getvalue()
+    assert "Change notes of 2026.2: SVd leaves the double-refractory setting (test)." in text.getvalue()
     assert "- SVd: preferred → not listed in 'Double refractory" in text.getvalue()
     changes = json.loads(data.getvalue())["changes"]
     assert [(c["area"], c["kind"], c["option"], c["before"]) for c in changes if c["area"] == "option"] == [

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from algorithm import services
+from algorithm.versions import publish
 from cases.models import Decision
 from regimens.evidence import EVIDENCE_DIR
 from regimens.models import (
@@ -281,10 +282,12 @@ def test_a_fresh_database_ends_with_the_shipped_version_published(db):
     assert published.label == yaml.safe_load(ALGORITHM_FILE.read_text())["meta"]["version"] == "2026.1"
 
 
-def test_a_file_load_never_replaces_a_version_curators_published(curator_client, knowledge_base, tmp_path):
+def test_a_file_load_never_replaces_a_version_curators_published(
+    curator_client, curator, knowledge_base, tmp_path
+):
     published = AlgorithmVersion.objects.get(status=AlgorithmStatus.PUBLISHED)
     _action(curator_client, "copy_to_new_draft", published)
-    _action(curator_client, "publish_draft", AlgorithmVersion.objects.get(label="2026.1-draft-1"))
+    publish(AlgorithmVersion.objects.get(label="2026.1-draft-1"), curator)
 
     call_command(
         "load_evidence", *_knowledge_base_files(), _algorithm_file_labelled(tmp_path, "2027.1"), verbosity=0

@@ -1,8 +1,8 @@
 """After a curator publishes a version, the cases whose options changed carry a review flag until the board
 records a new decision or dismisses the flag with a reason.
 
-The draft here takes SVd out of the double-refractory setting: in the demo that changes MM-DEMO-003 (on
-the upcoming agenda) and MM-DEMO-004 (decided: SVd, planned; not on the upcoming agenda).
+The draft here takes teclistamab out of every setting: in the demo that changes MM-DEMO-004 and
+MM-DEMO-009 (both decided: teclistamab) and MM-DEMO-005 (offered it), none on the upcoming agenda.
 """
 
 import copy
@@ -19,19 +19,19 @@ from regimens.models import AlgorithmStatus, AlgorithmVersion, ImpactRun
 
 pytestmark = pytest.mark.django_db
 
-FLAGGED = {"MM-DEMO-003", "MM-DEMO-004"}
-FLAG_TEXT = "Review: algorithm 2026.1 changed this case's options"
+FLAGGED = {"MM-DEMO-004", "MM-DEMO-005", "MM-DEMO-009"}
+FLAG_TEXT = "Review: algorithm 2026.2 changed this case's options"
 
 
 @pytest.fixture
 def draft(knowledge_base):
-    call_command("load_demo", stdout=io.StringIO())
+    # The demo board's own nine cases (the outcomes history's synthetic patients are left out).
+    call_command("load_demo", history=False, stdout=io.StringIO())
     published = AlgorithmVersion.objects.with_rules().get(status=AlgorithmStatus.PUBLISHED)
     data = copy.deepcopy(published.to_rules_dict())
     for setting in data["settings"]:
-        if setting["key"] == "len_and_cd38_refractory":
-            setting["options"] = [o for o in setting["options"] if o["regimen"] != "SVD"]
-    return load_draft(data, "2026.1", "SVd leaves the double-refractory setting (test).")
+        setting["options"] = [o for o in setting["options"] if o["regimen"] != "TECLISTAMAB"]
+    return load_draft(data, "2026.2", "Teclistamab leaves every setting (test).")
 
 
 @pytest.fixture
@@ -59,10 +59,10 @@ def test_publishing_in_the_admin_shows_the_impact_then_flags_exactly_the_changed
 
     assert action.status_code == 302 and action.headers["Location"] == url
     assert "Waiting for the task worker" in waiting and "Yes, publish" not in waiting
-    assert "2 of 7 cases in care change" in confirm
-    assert "Publish 2026.1 and flag 2 cases for review?" in confirm
+    assert "3 of 7 cases in care change" in confirm
+    assert "Publish 2026.2 and flag 3 cases for review?" in confirm
     assert (
-        "Published 2026.1; the previous version is retired. 2 cases in care are flagged for review." in done
+        "Published 2026.2; the previous version is retired. 3 cases in care are flagged for review." in done
     )
     draft.refresh_from_db()
     assert draft.status == AlgorithmStatus.PUBLISHED
@@ -70,7 +70,13 @@ def test_publishing_in_the_admin_shows_the_impact_then_flags_exactly_the_changed
     assert {f.case.code for f in flags} == FLAGGED
     assert all(f.is_open and f.raised_by.username == "curator" for f in flags)
     assert flags.get(case__code="MM-DEMO-004").changes == [
-        {"option": "SVD", "before": "preferred", "after": None, "kind": "chosen_withdrawn", "label": "SVd"}
+        {
+            "option": "TECLISTAMAB",
+            "before": "alternative",
+            "after": None,
+            "kind": "chosen_withdrawn",
+            "label": "Tec",
+        }
     ]
 
 
@@ -88,7 +94,7 @@ def test_publishing_refuses_an_impact_that_is_out_of_date(curator_client, draft)
         follow=True,
     ).content.decode()
 
-    assert "2026.1 was not published: The draft or the cases changed since the impact was computed" in page
+    assert "2026.2 was not published: The draft or the cases changed since the impact was computed" in page
     assert "is out of date" in page
     draft.refresh_from_db()
     assert draft.status == AlgorithmStatus.DRAFT
@@ -107,7 +113,7 @@ def test_the_case_page_shows_the_flag_and_the_board_dismisses_it_with_a_reason(b
     after = board_client.get(url).content.decode()
 
     assert FLAG_TEXT in page
-    assert "SVd: preferred → not listed" in page
+    assert "Tec: alternative → not listed" in page
     assert "Dismiss the review" in page
     assert "Give a reason to dismiss the review" in without_reason
     assert still_open == ReviewFlagStatus.OPEN
@@ -121,10 +127,10 @@ def test_the_case_page_shows_the_flag_and_the_board_dismisses_it_with_a_reason(b
 
 
 def test_a_new_decision_clears_the_flag(published, board_member):
-    case = Case.objects.get(code="MM-DEMO-003")
+    case = Case.objects.get(code="MM-DEMO-005")
 
     decision = Decision.objects.create(
-        case=case, option_key="PVD", option_label="PVd", category="preferred", rationale="After 2026.1.",
+        case=case, option_key="PVD", option_label="PVd", category="preferred", rationale="After 2026.2.",
         snapshot={}, recorded_by=board_member,
     )  # fmt: skip
 
@@ -153,12 +159,12 @@ def test_the_agenda_form_adds_the_flagged_cases_to_the_next_meeting_in_one_click
     after = editor_client.get(url).content.decode()
     home = editor_client.get(reverse("home")).content.decode()
 
-    # MM-DEMO-003 is on this agenda already; MM-DEMO-004 is not.
-    assert "1 case flagged for review after an algorithm change" in before
+    # None of the flagged cases is on this agenda yet; MM-DEMO-003 (on it) is not flagged.
+    assert "3 cases flagged for review after an algorithm change" in before
     assert "Add MM-DEMO-004" in before and "Add MM-DEMO-003" not in before
     item = AgendaItem.objects.get(meeting=meeting, case__code="MM-DEMO-004")
-    assert item.question == "Review: algorithm 2026.1 changed this case's options"
-    assert item.position == 5
+    assert item.question == "Review: algorithm 2026.2 changed this case's options"
+    assert item.position > 4  # after the four cases already there
     assert "flagged for review after an algorithm change" not in after
     assert "Add the flagged cases to the next meeting" not in home  # nothing left to add
 

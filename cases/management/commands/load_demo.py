@@ -490,7 +490,15 @@ ATTENDEES = [
 class Command(BaseCommand):
     help = "Load synthetic demo cases, an upcoming meeting and a past meeting with decisions (idempotent)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--without-history",
+            dest="history",
+            action="store_false",
+            help="Leave out the synthetic outcomes history (the demo board's nine cases only).",
+        )
+
+    def handle(self, *args, history: bool = True, **options):
         needed_regimens = {line["regimen"] for spec in CASES for line in spec["lines"] if "regimen" in line}
         needed_drugs = {k for spec in CASES for line in spec["lines"]
                         for k in line.get("drug_keys", []) + line.get("maintenance_drug_keys", [])}  # fmt: skip
@@ -511,10 +519,10 @@ class Command(BaseCommand):
             self._agenda(past, [cases[c] for c in ("MM-DEMO-004", "MM-DEMO-005", "MM-DEMO-009")])
             decided = self._decisions(past, user)
             self._demo_follow_up(past)
-            history = self._history(regimens, user)
+            made = self._history(regimens, user) if history else 0
         self.stdout.write(
             f"Demo data: {len(cases)} synthetic cases, meetings {upcoming.pk} (upcoming) and {past.pk} (past), "
-            f"{decided} new decision(s); outcomes history: {history} synthetic decided patients."
+            f"{decided} new decision(s); outcomes history: {made} synthetic decided patients."
         )
 
     def _case(self, spec: dict[str, Any], regimens: dict[str, Regimen]) -> Case:
