@@ -11,6 +11,7 @@ import re
 
 import pytest
 import yaml
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from playwright.sync_api import expect
@@ -18,6 +19,7 @@ from playwright.sync_api import expect
 from regimens.models import AlgorithmStatus, AlgorithmVersion, ImpactRun
 from regimens.roles import BOARD_MEMBER, CURATOR
 from tests.conftest import PASSWORD
+from tests.integration.test_sign_in import totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,10 +49,15 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
     # The chair of the board curates the algorithm too: she may see the cases the change touches.
     user = django_user_model.objects.create_user(username="chair", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=CURATOR), Group.objects.get(name=BOARD_MEMBER))
+    secret = generate_totp_secret()  # staff sign in with a second factor
+    TOTP.activate(user, secret)
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("chair")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+    page.get_by_label("Authenticator code").fill(totp_code(secret))
+    page.get_by_role("button", name="Verify").click()
     page.wait_for_url(f"{live_server.url}/")
 
     # The draft in the admin: what it changes, rule by rule.
@@ -73,13 +80,13 @@ def test_curator_publishes_after_seeing_the_impact_and_the_flags_appear(
     # The page polls, and reloads itself when the run is done: counts first, then the cases.
     expect(page.get_by_text(re.compile(r"\d+ of 7 cases in care change"))).to_be_visible(timeout=15000)
     changed = sorted(c["code"] for c in ImpactRun.objects.get(draft=draft).results)
-    assert "MM-DEMO-004" in changed  # its decision in force is SVd
-    expect(page.get_by_role("link", name="MM-DEMO-004")).to_be_visible()
+    assert "MM-DEMO-003" in changed  # on the upcoming agenda; SVd was its preferred option
+    expect(page.get_by_role("link", name="MM-DEMO-003")).to_be_visible()
     page.get_by_role("button", name="Yes, publish 2026.2").click()
     expect(page.get_by_text(f"{len(changed)} cases in care are flagged for review")).to_be_visible()
 
     # The board: each changed case carries the flag, and home lists them.
-    page.goto(f"{live_server.url}/cases/MM-DEMO-004/")
+    page.goto(f"{live_server.url}/cases/MM-DEMO-003/")
     flag = page.get_by_role("note").filter(has_text="Review: algorithm 2026.2 changed this case's options")
     expect(flag).to_be_visible()
     expect(flag).to_contain_text("SVd: preferred → not listed")
